@@ -1,0 +1,91 @@
+"""``echeancier``: a thin command line over the flows and the sandbox (DESIGN §3.3).
+
+Only what has been built is offered: the sandbox and the demo today; ``db
+upgrade`` and ``run <flow>`` arrive with the warehouse and the flows.
+"""
+
+from __future__ import annotations
+
+import sys
+from datetime import date
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from echeancier.sandbox_cli import SIZES, demo_summary, open_scenario, today_in
+
+app = typer.Typer(
+    help="Échéancier: an online shop's payment calendar, run every night on Prefect 3.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+sandbox_app = typer.Typer(help="Local emulators of Stripe, GoCardless, AfterShip and SendGrid.")
+app.add_typer(sandbox_app, name="sandbox")
+
+
+def _parse_day(value: str | None) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError as exc:
+        raise typer.BadParameter(f"expected YYYY-MM-DD, got {value!r}") from exc
+
+
+@sandbox_app.command("serve")
+def sandbox_serve(
+    data: Annotated[
+        Path | None, typer.Option(help="Load a scenario folder in the providers' wire format.")
+    ] = None,
+    generate: Annotated[
+        str | None, typer.Option(help="Generate a shop: small, medium or large.")
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Seed of the generated shop.")] = 42,
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="Last day of the generated history (YYYY-MM-DD).")
+    ] = None,
+    write: Annotated[
+        Path | None, typer.Option(help="Also write the scenario out as a --data folder.")
+    ] = None,
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port (0: any free port).")] = 12111,
+) -> None:
+    """Serve the four providers' APIs on one port until interrupted."""
+    from sandbox.server import serve
+
+    if (data is None) == (generate is None):
+        raise typer.BadParameter("give exactly one of --data DIR or --generate SIZE")
+    if generate is not None and generate not in SIZES:
+        raise typer.BadParameter(f"--generate takes one of {', '.join(SIZES)}")
+    scenario = open_scenario(
+        data=data, size=generate, seed=seed, as_of=_parse_day(as_of) or today_in(), write=write
+    )
+    running = serve(scenario.store, host=host, port=port, clock=scenario.clock, seed=seed)
+    for name, value in running.env().items():
+        print(f"export {name}={value}", flush=True)
+    print(
+        f"# sandbox: {scenario.description}; clock at {scenario.clock.now():%Y-%m-%d %H:%M} UTC;"
+        f" inspect {running.url}/__sandbox/requests ; Ctrl-C to stop",
+        file=sys.stderr,
+        flush=True,
+    )
+    try:
+        running.server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        running.server.server_close()
+
+
+@app.command("demo")
+def demo(
+    seed: Annotated[int, typer.Option(help="Seed of the generated shop.")] = 42,
+    as_of: Annotated[str | None, typer.Option("--as-of", help="Business date.")] = None,
+) -> None:
+    """Generate a small shop, serve it, and show through the official SDKs what it serves."""
+    demo_summary(seed=seed, as_of=_parse_day(as_of) or today_in())
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

@@ -1,0 +1,37 @@
+"""One typed settings object, read once at the edge (CLI, flow entry) and passed down.
+
+Every variable is the contract of DESIGN §3.2. Secrets are ``SecretStr`` so that
+a settings object printed in a log or a traceback shows ``**********``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="", extra="ignore", frozen=True)
+
+    database_url: str = Field("sqlite:///var/echeancier.db", alias="DATABASE_URL")
+
+    stripe_api_key: SecretStr | None = Field(None, alias="STRIPE_API_KEY")
+    stripe_api_base: str = Field("https://api.stripe.com", alias="STRIPE_API_BASE")
+    gocardless_access_token: SecretStr | None = Field(None, alias="GOCARDLESS_ACCESS_TOKEN")
+    gocardless_base_url: str = Field("https://api.gocardless.com", alias="GOCARDLESS_BASE_URL")
+    aftership_api_key: SecretStr | None = Field(None, alias="AFTERSHIP_API_KEY")
+    aftership_tracking_sdk_domain: str = Field(
+        "https://api.aftership.com", alias="AFTERSHIP_TRACKING_SDK_DOMAIN"
+    )
+    sendgrid_api_key: SecretStr | None = Field(None, alias="SENDGRID_API_KEY")
+    sendgrid_host: str = Field("https://api.sendgrid.com", alias="SENDGRID_HOST")
+
+    timezone: str = Field("Europe/Paris", alias="ECHEANCIER_TIMEZONE")
+    policies: Path = Field(Path("policies"), alias="ECHEANCIER_POLICIES")
+
+
+def load_settings() -> Settings:
+    """Read the environment now (never at import time)."""
+    return Settings()
