@@ -42,8 +42,9 @@ def open_scenario(
     write: Path | None = None,
 ) -> Scenario:
     """A fresh store holding the scenario (a private copy: serving changes it)."""
-    from sandbox.generate import generate_cached
     from sandbox.scenario import load_dir, write_dir
+
+    from sandbox.generate import generate_cached
 
     workdir = Path(tempfile.mkdtemp(prefix="echeancier-sandbox-"))
     if data is not None:

@@ -12,6 +12,7 @@ and is recorded in the request log.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 import threading
@@ -192,8 +193,6 @@ def _drop(environ: dict[str, Any]) -> None:
     sock = environ.get("werkzeug.socket")
     if sock is None:
         return
-    try:
+    with contextlib.suppress(OSError):
         sock.shutdown(socket.SHUT_RDWR)
-    except OSError:
-        pass
     sock.close()

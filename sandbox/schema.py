@@ -18,9 +18,7 @@ from sandbox.store import Index, register
 # -- Stripe: resource (URL segment) -> index. Times are epoch seconds. -------------------
 STRIPE: dict[str, Index] = {
     "customers": Index(created="created", keys={"email": "email"}),
-    "subscriptions": Index(
-        created="created", keys={"customer": "customer", "status": "status"}
-    ),
+    "subscriptions": Index(created="created", keys={"customer": "customer", "status": "status"}),
     "invoices": Index(
         created="created",
         keys={

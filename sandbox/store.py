@@ -281,9 +281,11 @@ class Store:
         if not cols:
             return {}
         names = [name for name, path in index.keys.items() if path is None]
-        row = self._conn().execute(
-            f"SELECT {', '.join(cols)} FROM {table} WHERE id = ?", (obj_id,)
-        ).fetchone()
+        row = (
+            self._conn()
+            .execute(f"SELECT {', '.join(cols)} FROM {table} WHERE id = ?", (obj_id,))
+            .fetchone()
+        )
         return dict(zip(names, row, strict=True)) if row else {}
 
     def count(self, provider: str, resource: str) -> int:

@@ -37,7 +37,8 @@ def test_latency_persists_and_drop_is_counted() -> None:
     plan.add({"provider": "aftership", "latency_ms": 100})
     plan.add({"provider": "aftership", "drop": 1})
     first, second = plan.decide("aftership", "/t"), plan.decide("aftership", "/t")
-    assert first.drop and not second.drop
+    assert first.drop
+    assert not second.drop
     assert first.latency_s == pytest.approx(0.1)
     assert second.latency_s == pytest.approx(0.1)
     plan.clear()
