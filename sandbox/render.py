@@ -48,11 +48,11 @@ GOCARDLESS_RESOURCES = (
 def stripe_templates() -> dict[str, dict[str, Any]]:
     """Stripe fixture objects keyed by their ``object`` name (``charge``, ``invoice``…)."""
     data = json.loads((_FIXTURES / "stripe" / "fixtures3.json").read_text())
-    out: dict[str, dict[str, Any]] = {}
-    for name, obj in data["resources"].items():
-        if isinstance(obj, dict):
-            out[str(obj.get("object", name))] = obj
-            out.setdefault(name, obj)
+    resources = {k: v for k, v in data["resources"].items() if isinstance(v, dict)}
+    # A resource named after its object wins: ``deleted_customer`` also says "customer".
+    out: dict[str, dict[str, Any]] = dict(resources)
+    for name, obj in resources.items():
+        out.setdefault(str(obj.get("object", name)), obj)
     return out
 
 
@@ -102,7 +102,8 @@ def _empty(key: str, template: Any, *, provider: str) -> Any:
 
 def _merge(key: str, template: Any, value: Any, *, provider: str) -> Any:
     if isinstance(value, dict):
-        if provider == "stripe" and value.get("object") in stripe_templates():
+        kind = value.get("object")  # an event's ``data`` holds a dict under "object"
+        if provider == "stripe" and isinstance(kind, str) and kind in stripe_templates():
             return render_stripe(value)
         if isinstance(template, dict) and not (provider == "gocardless" and key == "links"):
             return _fill(template, value, provider=provider)
