@@ -1,0 +1,151 @@
+"""SendGrid mail/send, one recipient per request, with an outcome the outbox can act on.
+
+SendGrid takes no idempotency key, so the notifications outbox decides what a
+send means (``reference/provider-apis.md`` §4):
+
+=====================================  ==========  =================================
+answer                                  status      the outbox then
+=====================================  ==========  =================================
+2xx (``X-Message-Id``)                  ``sent``     stores the message id
+4xx other than 429                      ``failed``   marks it failed (fix the data)
+429 or 5xx                              ``retry``    reschedules (after ``retry_after``)
+connection refused (nothing sent)       ``retry``    reschedules
+timeout / reset after the request left  ``unknown``  reconciles from SendGrid's events;
+                                                     never re-sends blindly
+=====================================  ==========  =================================
+
+One recipient per request: a timeout on a 1000-recipient call would make 1000
+e-mails ambiguous. ``sandbox_mode`` asks SendGrid to validate only (200,
+nothing delivered). Errors and logs never quote the recipient's address.
+"""
+
+from __future__ import annotations
+
+import copy
+import http.client
+import logging
+import socket
+import time
+import urllib.error
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from python_http_client import exceptions as http_errors
+from sendgrid import SendGridAPIClient
+from sendgrid.helpers.mail import Mail
+
+from connectors.errors import redact
+from connectors.ratelimit import SENDGRID_RATE, RateLimiter, shared_limiter
+from connectors.retry import header_wait, lower_headers
+
+PROVIDER = "sendgrid"
+DEFAULT_TIMEOUT_S = 30.0
+SendStatus = Literal["sent", "failed", "retry", "unknown"]
+
+
+class _NoPayloadLogs(logging.Filter):
+    """python_http_client logs request headers (the key) and bodies (addresses) at DEBUG."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = str(record.msg)
+        return not message.startswith(("HEADERS:", "PAYLOAD:"))
+
+
+_SDK_LOGGER = logging.getLogger("python_http_client.client")
+if not any(isinstance(f, _NoPayloadLogs) for f in _SDK_LOGGER.filters):
+    _SDK_LOGGER.addFilter(_NoPayloadLogs())
+
+
+@dataclass(frozen=True)
+class SendResult:
+    status: SendStatus
+    message_id: str | None = None
+    http_status: int | None = None
+    error: str | None = None
+    retry_after: float | None = None
+
+
+def _recipients(body: dict[str, Any]) -> int:
+    return sum(
+        len(person.get(kind) or [])
+        for person in body.get("personalizations") or []
+        for kind in ("to", "cc", "bcc")
+    )
+
+
+def _error_text(raw: Any) -> str:
+    text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw or "")
+    return text[:500]
+
+
+class SendGridConnector:
+    """One SendGrid API key."""
+
+    provider = PROVIDER
+
+    def __init__(
+        self,
+        api_key: str,
+        host: str = "https://api.sendgrid.com",
+        *,
+        sandbox_mode: bool = False,
+        timeout: float = DEFAULT_TIMEOUT_S,
+        limiter: RateLimiter | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        if not api_key:
+            raise ValueError("a SendGrid API key is required")
+        self._api_key = api_key
+        self.host = host.rstrip("/")
+        self.sandbox_mode = sandbox_mode
+        self.timeout = timeout
+        self._limiter = limiter or shared_limiter(PROVIDER, self.host, api_key, SENDGRID_RATE)
+        self._clock = clock
+        self._client = SendGridAPIClient(api_key=api_key, host=self.host)
+
+    def __repr__(self) -> str:  # never the key
+        return f"SendGridConnector(host={self.host!r}, sandbox_mode={self.sandbox_mode})"
+
+    def _body(self, message: Mail | dict[str, Any]) -> dict[str, Any]:
+        body = copy.deepcopy(message.get() if isinstance(message, Mail) else message)
+        if _recipients(body) != 1:
+            raise ValueError("one recipient per request (to + cc + bcc must be exactly 1)")
+        if self.sandbox_mode:
+            settings = body.setdefault("mail_settings", {})
+            settings["sandbox_mode"] = {"enable": True}
+        return dict(body)
+
+    def send(self, message: Mail | dict[str, Any]) -> SendResult:
+        """Send one message (a ``Mail`` or its JSON body); never raises for an HTTP outcome.
+
+        In ``sandbox_mode`` SendGrid answers 200 without a message id: ``sent``
+        means "valid", and nothing was delivered.
+        """
+        body = self._body(message)
+        self._limiter.acquire()
+        try:
+            response = self._client.client.mail.send.post(request_body=body, timeout=self.timeout)
+        except http_errors.HTTPError as exc:
+            return self._http_failure(exc)
+        except urllib.error.URLError as exc:
+            if isinstance(exc.reason, ConnectionRefusedError | socket.gaierror):
+                return SendResult("retry", error=f"not sent: {type(exc.reason).__name__}")
+            return SendResult("unknown", error=f"no answer: {type(exc.reason).__name__}")
+        except (TimeoutError, ConnectionError, http.client.HTTPException, OSError) as exc:
+            return SendResult("unknown", error=f"no answer: {type(exc).__name__}")
+        headers = lower_headers(dict(response.headers.items()) if response.headers else {})
+        return SendResult(
+            "sent", message_id=headers.get("x-message-id"), http_status=response.status_code
+        )
+
+    def _http_failure(self, exc: http_errors.HTTPError) -> SendResult:
+        status = int(exc.status_code)
+        error = redact(_error_text(exc.body), (self._api_key,))
+        if status == 429 or status >= 500:
+            headers = lower_headers(dict(exc.headers.items()) if exc.headers else {})
+            wait = header_wait(headers, self._clock())
+            if status == 429 and wait is not None:
+                self._limiter.hold(wait)
+            return SendResult("retry", http_status=status, error=error, retry_after=wait)
+        return SendResult("failed", http_status=status, error=error)

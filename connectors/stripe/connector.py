@@ -1,0 +1,228 @@
+"""Stripe reads: every list as a generator of pages of plain dicts, within the rate limit.
+
+Each connector builds its own ``stripe.StripeClient`` (never ``stripe.api_key``:
+two accounts in one process must not share global state) with the SDK's own
+retries off, so :class:`~connectors.retry.RetryPolicy` is the one retry layer.
+Lists go through ``StripeClient.raw_request`` and the answer's JSON is parsed
+once into plain dicts: no ``StripeObject`` (untyped at runtime, slow to build)
+leaves this package.
+
+Incremental sync follows ``/v1/events`` forward from the last event id stored
+(:meth:`StripeConnector.events_since`): ``ending_before=<id>`` gives the 100
+events just newer than the id, newest first; each page is yielded oldest first
+and the next request uses the newest id seen. Example: events evt_1…evt_250,
+stored id evt_10 -> pages evt_11…evt_110, evt_111…evt_210, evt_211…evt_250.
+Stripe serves 30 days of events only; an older stored id is answered with a
+400 ``resource_missing`` naming ``ending_before``, raised here as
+:class:`~connectors.errors.EventCursorExpired` so the sync re-lists instead.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from datetime import datetime
+from functools import partial
+from itertools import pairwise
+from typing import Any, TypeVar
+
+import stripe
+
+from connectors.errors import ConnectorError, EventCursorExpired
+from connectors.parallel import merge_walks
+from connectors.ratelimit import RateLimiter, shared_limiter, stripe_rate
+from connectors.retry import RetryPolicy
+from connectors.stripe.endpoints import PAGE_SIZE, endpoint
+from connectors.stripe.failures import classify
+from connectors.stripe.writes import StripeWrites
+
+PROVIDER = "stripe"
+DEFAULT_TIMEOUT_S = 60.0
+T = TypeVar("T")
+Page = list[dict[str, Any]]
+Moment = int | float | datetime
+
+
+def epoch(moment: Moment) -> int:
+    """Stripe's times are integer epoch seconds."""
+    if isinstance(moment, datetime):
+        if moment.tzinfo is None:
+            raise ValueError("a naive datetime is ambiguous; pass an aware one")
+        return int(moment.timestamp())
+    return int(moment)
+
+
+def time_slices(start: int, end: int, slices: int) -> list[tuple[int, int]]:
+    """``[start, end)`` cut into at most ``slices`` disjoint, contiguous ``[a, b)`` ranges."""
+    if end <= start:
+        return []
+    count = max(1, min(slices, end - start))
+    bounds = [start + (end - start) * i // count for i in range(count + 1)]
+    return list(pairwise(bounds))
+
+
+class StripeConnector(StripeWrites):
+    """One Stripe account: reads (here) and the writes of :class:`StripeWrites`."""
+
+    provider = PROVIDER
+
+    def __init__(
+        self,
+        api_key: str,
+        base_url: str = "https://api.stripe.com",
+        *,
+        max_workers: int = 4,
+        retry: RetryPolicy | None = None,
+        limiter: RateLimiter | None = None,
+        timeout: float = DEFAULT_TIMEOUT_S,
+    ) -> None:
+        if not api_key:
+            raise ValueError("a Stripe API key is required")
+        self._api_key = api_key
+        self.base_url = base_url.rstrip("/")
+        self.max_workers = max_workers
+        self._retry = retry or RetryPolicy()
+        self._limiter = limiter or shared_limiter(
+            PROVIDER, self.base_url, api_key, stripe_rate(api_key)
+        )
+        self._client = stripe.StripeClient(
+            api_key,
+            base_addresses={"api": self.base_url},
+            max_network_retries=0,
+            http_client=stripe.RequestsClient(timeout=timeout),
+        )
+
+    def __repr__(self) -> str:  # never the key
+        return f"StripeConnector(base_url={self.base_url!r})"
+
+    # -- plumbing ------------------------------------------------------------------------
+
+    def _call(self, stream: str, call: Callable[[], T]) -> T:
+        return self._retry.run(
+            call,
+            classify,
+            provider=PROVIDER,
+            stream=stream,
+            limiter=self._limiter,
+            secrets=(self._api_key,),
+        )
+
+    def _get(self, stream: str, path: str, params: Mapping[str, Any]) -> dict[str, Any]:
+        def call() -> dict[str, Any]:
+            response = self._client.raw_request("get", path, **params)
+            return json.loads(response.body)  # type: ignore[no-any-return]
+
+        return self._call(stream, call)
+
+    # -- lists ---------------------------------------------------------------------------
+
+    def list_pages(
+        self,
+        resource: str,
+        *,
+        created_gte: Moment | None = None,
+        created_lt: Moment | None = None,
+        params: Mapping[str, Any] | None = None,
+    ) -> Iterator[Page]:
+        """Every object of ``resource`` (newest first), a page of up to 100 at a time."""
+        spec = endpoint(resource)
+        query: dict[str, Any] = {**spec.params, **(params or {}), "limit": PAGE_SIZE}
+        expand = [*spec.expand, *query.pop("expand", [])]
+        if expand:
+            query["expand"] = list(dict.fromkeys(expand))
+        created = dict(query.pop("created", None) or {})
+        if created_gte is not None:
+            created["gte"] = epoch(created_gte)
+        if created_lt is not None:
+            created["lt"] = epoch(created_lt)
+        if created:
+            query["created"] = created
+        after: str | None = None
+        while True:
+            cursor = {"starting_after": after} if after else {}
+            body = self._get(resource, spec.path, {**query, **cursor})
+            data: Page = body.get("data") or []
+            if data:
+                yield data
+            if not body.get("has_more") or not data:
+                return
+            after = str(data[-1]["id"])
+
+    def list_sliced(
+        self,
+        resource: str,
+        start: Moment,
+        end: Moment,
+        slices: int,
+        *,
+        params: Mapping[str, Any] | None = None,
+    ) -> Iterator[Page]:
+        """Every object created in ``[start, end)``, ``slices`` time ranges walked in parallel.
+
+        Pages arrive in no particular order; each object comes exactly once (the
+        ranges are disjoint). Use more slices than ``max_workers`` so that a busy
+        range does not leave the other threads idle.
+        """
+        walks = [
+            partial(self.list_pages, resource, created_gte=a, created_lt=b, params=params)
+            for a, b in time_slices(epoch(start), epoch(end), slices)
+        ]
+        yield from merge_walks(walks, max_workers=self.max_workers)
+
+    def balance_transactions(self, payout_id: str) -> Iterator[Page]:
+        """The balance transactions paid out in ``payout_id``, each with its source expanded."""
+        return self.list_pages("balance_transactions", params={"payout": payout_id})
+
+    # -- events --------------------------------------------------------------------------
+
+    def events_since(
+        self, last_event_id: str, *, types: Sequence[str] | None = None
+    ) -> Iterator[Page]:
+        """Events newer than ``last_event_id``, oldest first; the last id seen is the new cursor."""
+        extra: dict[str, Any] = {"types": list(types)} if types else {}
+        before = last_event_id
+        while True:
+            try:
+                body = self._get(
+                    "events", "/v1/events", {"limit": PAGE_SIZE, "ending_before": before, **extra}
+                )
+            except ConnectorError as exc:
+                if exc.status in (400, 404) and exc.code == "resource_missing":
+                    raise EventCursorExpired(
+                        PROVIDER,
+                        "events",
+                        f"event {before} is no longer served (older than Stripe's 30 days);"
+                        " re-list the resources and start a new event cursor",
+                        status=exc.status,
+                        code=exc.code,
+                    ) from None
+                raise
+            data: Page = body.get("data") or []
+            if not data:
+                return
+            yield data[::-1]
+            if not body.get("has_more"):
+                return
+            before = str(data[0]["id"])
+
+    def events_created_since(
+        self, since: Moment, *, types: Sequence[str] | None = None
+    ) -> Iterator[Page]:
+        """Events created at or after ``since`` (first run: no stored id yet), oldest first.
+
+        One request finds the newest event before ``since``; the walk then goes
+        forward from it as :meth:`events_since` does. When no retained event is
+        older than ``since``, the (then short) list is read newest first and
+        yielded reversed.
+        """
+        extra: dict[str, Any] = {"types": list(types)} if types else {}
+        probe = self._get(
+            "events", "/v1/events", {"limit": 1, "created": {"lt": epoch(since)}, **extra}
+        )
+        older = probe.get("data") or []
+        if older:
+            yield from self.events_since(str(older[0]["id"]), types=types)
+            return
+        pages = list(self.list_pages("events", created_gte=since, params=extra))
+        for page in reversed(pages):
+            yield page[::-1]
