@@ -1,0 +1,332 @@
+"""Newest-wins bulk upsert into the unified tables, inside the caller's transaction.
+
+The rule, per primary key, between the row in the batch (``new``) and the stored one:
+
+======================================  ====================================
+``new.source_version < stored``          refused: an old event never undoes a new one
+same version, same ``row_hash``          nothing written (a re-run writes nothing)
+newer version or different content       the row is replaced
+======================================  ====================================
+
+(A newer version whose business columns are unchanged rewrites only the version, so
+that an older, different version arriving later is still refused; it is counted as
+``unchanged``.) Worked example: stored ``ch_1`` v100 ``succeeded``; a batch brings
+``ch_1`` v90 ``pending`` (refused, stale) and ``ch_2`` v5 (inserted) → ``inserted=1,
+updated=0, unchanged=1, stale=1``.
+
+How: keys, versions and hashes go first into a narrow temporary table, which tells
+which rows need writing (none, on a re-run with no change); those rows then go into
+a temporary staging table — PostgreSQL COPY through psycopg 3, SQLite
+``executemany`` — and one ``INSERT … SELECT … ON CONFLICT (key) DO UPDATE … WHERE …``
+merges them, the same statement on both. Nothing here commits: the caller's
+transaction decides, so ``sync_state``'s cursor moves with the rows it covers::
+
+    with engine.begin() as conn:
+        upsert(conn, payments, frame)
+        write_sync_state(conn, state)
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    Column,
+    Connection,
+    MetaData,
+    Table,
+    and_,
+    case,
+    func,
+    or_,
+    select,
+    true,
+    tuple_,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.sql.dml import Insert
+
+from warehouse.rows import Rows, prepare
+from warehouse.tables import quarantine as quarantine_table
+from warehouse.types import UTCDateTime
+
+__all__ = [
+    "QuarantineResult",
+    "UpsertResult",
+    "dialect_insert",
+    "quarantine",
+    "resolve_quarantine",
+    "upsert",
+]
+
+
+@dataclass(frozen=True)
+class UpsertResult:
+    """What one upsert did, per distinct key of the batch (``inserted + updated + unchanged``).
+
+    ``stale`` counts, among ``unchanged``, the rows refused because the warehouse already
+    held a newer version; ``superseded`` the rows dropped because the same batch held a
+    newer version of their key.
+    """
+
+    inserted: int
+    updated: int
+    unchanged: int
+    stale: int = 0
+    superseded: int = 0
+
+    @property
+    def written(self) -> int:
+        return self.inserted + self.updated
+
+
+def upsert(
+    conn: Connection, table: Table, rows: Rows, *, synced_at: datetime | None = None
+) -> UpsertResult:
+    """Merge ``rows`` into ``table``, newest version wins (module docstring); no commit.
+
+    The counts are taken just before the merge, in the same transaction: exact on
+    SQLite (the transaction holds the write lock), and on PostgreSQL exact unless
+    another transaction writes the same keys at the same moment — the merge itself
+    stays correct then, only the counts may be off by those rows.
+    """
+    if "source_version" not in table.c:
+        raise TypeError(f"{table.name} has no source_version: upsert is for versioned tables")
+    batch = prepare(table, rows, synced_at=synced_at or datetime.now(UTC))
+    if not batch.rows:
+        return UpsertResult(0, 0, 0, superseded=batch.superseded)
+    # 1. Probe: stage only keys, versions and hashes, and ask the table which rows to write.
+    probe_columns = (*(c.name for c in table.primary_key.columns), *_PROBED)
+    positions = [batch.columns.index(n) for n in probe_columns]
+    probe = _staging_table(table, probe_columns)
+    probe.create(conn)  # on failure the caller's rollback takes it away with the rest
+    _load(conn, probe, probe_columns, [tuple(row[i] for i in positions) for row in batch.rows])
+    inserted, updated, stale = _classify(conn, table, probe)
+    to_write = _keys_to_write(conn, table, probe)
+    probe.drop(conn)
+    # 2. Stage in full and merge only those: a re-run with no change stops at the probe.
+    if to_write:
+        key_at = positions[: len(table.primary_key.columns)]
+        changed = [row for row in batch.rows if tuple(row[i] for i in key_at) in to_write]
+        stage = _staging_table(table, batch.columns)
+        stage.create(conn)
+        _load(conn, stage, batch.columns, changed)
+        conn.execute(_merge(conn, table, stage))
+        stage.drop(conn)
+    unchanged = len(batch.rows) - inserted - updated
+    return UpsertResult(inserted, updated, unchanged, stale, batch.superseded)
+
+
+@dataclass(frozen=True)
+class QuarantineResult:
+    new: int  # never quarantined before (or quarantined, resolved, and back)
+    seen_again: int  # already listed and unresolved: only last_seen_at/times_seen move
+
+
+def quarantine(
+    conn: Connection,
+    rows: Sequence[Mapping[str, Any]],
+    *,
+    seen_at: datetime | None = None,
+    run_id: str | None = None,
+) -> QuarantineResult:
+    """List rejected records, once per (provider, object_type, object_id); no commit.
+
+    Each row needs ``provider``, ``object_type``, ``object_id``, ``reason`` and may carry
+    ``payload`` (a dict is stored as JSON). The same record rejected again keeps its
+    ``first_seen_at``, takes the latest reason and payload, and counts ``times_seen``; a
+    record that was resolved and fails again is reopened.
+    """
+    seen_at = seen_at or datetime.now(UTC)
+    stamped = [
+        {**row, "first_seen_at": seen_at, "last_seen_at": seen_at, "run_id": run_id} for row in rows
+    ]
+    batch = prepare(quarantine_table, stamped, versioned=False)
+    key_names = [c.name for c in quarantine_table.primary_key.columns]
+    latest = {tuple(r[batch.columns.index(n)] for n in key_names): r for r in batch.rows}
+    if not latest:
+        return QuarantineResult(0, 0)
+    t = quarantine_table
+    open_keys = _existing_keys(conn, t, list(latest), t.c.resolved_at.is_(None))
+    stmt = dialect_insert(conn, t)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=key_names,
+        set_={
+            "reason": stmt.excluded.reason,
+            "payload": stmt.excluded.payload,
+            "last_seen_at": stmt.excluded.last_seen_at,
+            "run_id": stmt.excluded.run_id,
+            "times_seen": case((t.c.resolved_at.is_(None), t.c.times_seen + 1), else_=1),
+            "first_seen_at": case(
+                (t.c.resolved_at.is_(None), t.c.first_seen_at), else_=stmt.excluded.first_seen_at
+            ),
+            "resolved_at": None,
+        },
+    )
+    conn.execute(stmt, [dict(zip(batch.columns, r, strict=True)) for r in latest.values()])
+    return QuarantineResult(len(latest) - len(open_keys), len(open_keys))
+
+
+def resolve_quarantine(
+    conn: Connection, provider: str, object_type: str, object_ids: Sequence[str], at: datetime
+) -> int:
+    """Mark records that now pass as resolved (kept for the audit trail); no commit."""
+    t = quarantine_table
+    resolved = 0
+    for start in range(0, len(object_ids), 500):
+        result = conn.execute(
+            t.update()
+            .where(t.c.provider == provider, t.c.object_type == object_type)
+            .where(t.c.object_id.in_(object_ids[start : start + 500]), t.c.resolved_at.is_(None))
+            .values(resolved_at=at)
+        )
+        resolved += result.rowcount
+    return resolved
+
+
+# -- the mechanics ---------------------------------------------------------------------
+
+
+_PROBED = ("source_version", "row_hash")
+
+
+def _staging_table(table: Table, names: Sequence[str]) -> Table:
+    """A constraint-free temporary twin of ``table``'s ``names``, unique per call."""
+    name = f"stage_{table.name}_{uuid.uuid4().hex[:12]}"
+    columns = [Column(n, table.c[n].type) for n in names]
+    return Table(name, MetaData(), *columns, prefixes=["TEMPORARY"])
+
+
+def _load(
+    conn: Connection, stage: Table, columns: tuple[str, ...], rows: list[tuple[Any, ...]]
+) -> None:
+    if conn.dialect.name == "postgresql":
+        _copy(conn, stage, columns, rows)
+        return
+    dialect = conn.dialect
+    processors = [_sqlite_processor(stage.c[n].type, dialect) for n in columns]
+    if any(processors):
+        cells = [
+            [None if v is None else p(v) for v in column] if p else column
+            for p, column in zip(processors, zip(*rows, strict=True), strict=True)
+        ]
+        rows = list(zip(*cells, strict=True))
+    placeholders = ", ".join("?" for _ in columns)
+    quoted = ", ".join(dialect.identifier_preparer.quote(n) for n in columns)
+    conn.exec_driver_sql(f"INSERT INTO {stage.name} ({quoted}) VALUES ({placeholders})", rows)
+
+
+def _sqlite_processor(kind: Any, dialect: Any) -> Any:
+    """How a canonical value is stored on SQLite: SQLAlchemy's own storage formats.
+
+    UTC instants are written as SQLAlchemy writes a ``DATETIME`` (``2026-03-01
+    08:30:00.000000``) but an order of magnitude faster, which counts at 10^5 rows.
+    """
+    if isinstance(kind, UTCDateTime):
+        return lambda v: v.replace(tzinfo=None).isoformat(" ", "microseconds")
+    return kind.dialect_impl(dialect).bind_processor(dialect)
+
+
+def _copy(
+    conn: Connection, stage: Table, columns: tuple[str, ...], rows: list[tuple[Any, ...]]
+) -> None:
+    """COPY through the driver connection: same session and transaction as ``conn``."""
+    from psycopg import sql  # psycopg is only needed on PostgreSQL
+
+    driver = conn.connection.driver_connection
+    statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
+        sql.Identifier(stage.name), sql.SQL(", ").join(map(sql.Identifier, columns))
+    )
+    with driver.cursor() as cursor, cursor.copy(statement) as copy:  # type: ignore[union-attr]
+        for row in rows:
+            copy.write_row(row)
+
+
+def _key_match(table: Table, stage: Table) -> Any:
+    return and_(*(stage.c[c.name] == c for c in table.primary_key.columns))
+
+
+def _classify(conn: Connection, table: Table, stage: Table) -> tuple[int, int, int]:
+    """Count, before merging, how many staged keys are new, changed, or older than stored."""
+    first_key = next(iter(table.primary_key.columns))
+    present = first_key.is_not(None)
+    newer_or_same = stage.c.source_version >= table.c.source_version
+    changed = stage.c.row_hash != table.c.row_hash
+    query = select(
+        func.coalesce(func.sum(case((first_key.is_(None), 1), else_=0)), 0),
+        func.coalesce(func.sum(case((and_(present, newer_or_same, changed), 1), else_=0)), 0),
+        func.coalesce(
+            func.sum(
+                case((and_(present, stage.c.source_version < table.c.source_version), 1), else_=0)
+            ),
+            0,
+        ),
+    ).select_from(stage.outerjoin(table, _key_match(table, stage)))
+    inserted, updated, stale = conn.execute(query).one()
+    return int(inserted), int(updated), int(stale)
+
+
+def _keys_to_write(conn: Connection, table: Table, probe: Table) -> set[tuple[Any, ...]]:
+    """Keys whose staged row is new, newer, or the same version with other content."""
+    first_key = next(iter(table.primary_key.columns))
+    query = (
+        select(*(probe.c[c.name] for c in table.primary_key.columns))
+        .select_from(probe.outerjoin(table, _key_match(table, probe)))
+        .where(
+            or_(
+                first_key.is_(None),
+                probe.c.source_version > table.c.source_version,
+                and_(
+                    probe.c.source_version == table.c.source_version,
+                    probe.c.row_hash != table.c.row_hash,
+                ),
+            )
+        )
+    )
+    return {tuple(row) for row in conn.execute(query)}
+
+
+def _merge(conn: Connection, table: Table, stage: Table) -> Insert:
+    names = [c.name for c in table.columns]
+    keys = [c.name for c in table.primary_key.columns]
+    # ``WHERE true`` keeps SQLite from reading ON CONFLICT as a join constraint.
+    stmt = dialect_insert(conn, table).from_select(
+        names, select(*(stage.c[n] for n in names)).where(true())
+    )
+    excluded = stmt.excluded
+    return stmt.on_conflict_do_update(
+        index_elements=keys,
+        set_={n: excluded[n] for n in names if n not in keys},
+        where=or_(
+            excluded.source_version > table.c.source_version,
+            and_(
+                excluded.source_version == table.c.source_version,
+                excluded.row_hash != table.c.row_hash,
+            ),
+        ),
+    )
+
+
+def dialect_insert(conn: Connection, table: Table) -> Any:
+    """The dialect's INSERT, the one that knows ``ON CONFLICT``."""
+    if conn.dialect.name == "postgresql":
+        return postgresql.insert(table)
+    if conn.dialect.name == "sqlite":
+        return sqlite.insert(table)
+    raise ValueError(f"unsupported database {conn.dialect.name!r}")
+
+
+def _existing_keys(
+    conn: Connection, table: Table, keys: list[tuple[Any, ...]], *where: Any
+) -> set[tuple[Any, ...]]:
+    key_columns = list(table.primary_key.columns)
+    found: set[tuple[Any, ...]] = set()
+    for start in range(0, len(keys), 500):
+        chunk = keys[start : start + 500]
+        query = select(*key_columns).where(tuple_(*key_columns).in_(chunk), *where)
+        found.update(tuple(row) for row in conn.execute(query))
+    return found
