@@ -52,8 +52,10 @@ __all__ = [
     "FACT_TABLES",
     "customers",
     "disputes",
+    "invoice_payments",
     "invoice_tax_lines",
     "invoices",
+    "mandates",
     "metadata",
     "payments",
     "payout_lines",
@@ -341,8 +343,45 @@ shipments = Table(
     Index(None, "order_id"),
 )
 
+mandates = Table(
+    "mandates",
+    metadata,
+    key("mandate_id"),
+    *provider(("gocardless",)),
+    ref("customer_id"),
+    Column("status", String(32), nullable=False),
+    Column("scheme", String(32)),
+    Column("next_possible_charge_date", Date),
+    at("created_at"),
+    *bookkeeping(),
+    Index(None, "customer_id"),
+)
+
+invoice_payments = Table(
+    "invoice_payments",
+    metadata,
+    key("invoice_payment_id"),
+    *provider(("stripe",)),
+    ref("invoice_id", nullable=False),
+    ref("payment_intent_id"),
+    ref("charge_id"),
+    Column("status", String(32), nullable=False),
+    Column("is_default", Boolean),
+    money("amount_requested"),
+    money("amount_paid"),
+    currency(),
+    at("created_at"),
+    at("paid_at"),
+    *bookkeeping(),
+    iso_currency(),
+    Index(None, "invoice_id"),
+    Index(None, "payment_intent_id"),
+)
+
 FACT_TABLES = (
     customers,
+    mandates,
+    invoice_payments,
     subscriptions,
     invoices,
     invoice_tax_lines,
