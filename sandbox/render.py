@@ -93,7 +93,10 @@ def _empty(key: str, template: Any, *, provider: str) -> Any:
         return {}
     if isinstance(template, dict):
         if template.get("object") == "list":
-            return {"object": "list", "data": [], "has_more": False, "url": template.get("url")}
+            # In the template's key order, so an empty envelope and a rendered one given
+            # by the object serialise alike (a written scenario re-renders identically).
+            empty = {"object": "list", "data": [], "has_more": False, "url": template.get("url")}
+            return {k: empty.get(k) for k in template}
         if provider == "gocardless" and key != "links":
             return {k: _empty(k, v, provider=provider) for k, v in template.items()}
         return None
@@ -101,6 +104,8 @@ def _empty(key: str, template: Any, *, provider: str) -> Any:
 
 
 def _merge(key: str, template: Any, value: Any, *, provider: str) -> Any:
+    if key in ("metadata", "resource_metadata"):  # free-form: never add the example's keys
+        return value
     if isinstance(value, dict):
         kind = value.get("object")  # an event's ``data`` holds a dict under "object"
         if provider == "stripe" and isinstance(kind, str) and kind in stripe_templates():

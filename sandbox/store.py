@@ -120,7 +120,7 @@ class UnknownCursor(KeyError):
 def _pluck(obj: Mapping[str, Any], path: str) -> Any:
     value: Any = obj
     for part in path.split("."):
-        if not isinstance(value, Mapping):
+        if type(value) is not dict and not isinstance(value, Mapping):  # dict: fast path
             return None
         value = value.get(part)
     return value
@@ -141,8 +141,8 @@ def _epoch(value: Any) -> int | None:
 
 
 def _key_text(value: Any) -> str | None:
-    if value is None:
-        return None
+    if value is None or type(value) is str:  # the common cases first: this runs per row
+        return value
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, Mapping):  # an expanded object: index its id
@@ -274,11 +274,18 @@ class Store:
         self.add(provider, resource, obj, extra=merged_extra)
 
     @contextmanager
-    def bulk(self) -> Iterator[BulkWriter]:
-        """One transaction for a whole scenario; indexes are built once at the end."""
+    def bulk(self, *, fresh: bool = False) -> Iterator[BulkWriter]:
+        """One transaction for a whole scenario; indexes are built once at the end.
+
+        ``fresh``: the store is being filled from scratch (a generated shop), so the pages
+        go straight into the file instead of through the WAL (which would write the
+        whole shop twice); WAL mode is back once the load is done.
+        """
         with self._write_lock:
             writer = BulkWriter(self)
             conn = self._conn()
+            if fresh:
+                conn.execute("PRAGMA journal_mode=DELETE")
             conn.execute("BEGIN")
             try:
                 yield writer
@@ -290,7 +297,10 @@ class Store:
             for provider, resource in writer.touched:
                 self._create_indexes(provider, resource)
                 self._known.add(_table(provider, resource))
+            conn.execute("PRAGMA analysis_limit=1000")  # sampled statistics: fast on millions
             conn.execute("ANALYZE")
+            if fresh:
+                conn.execute("PRAGMA journal_mode=WAL")
 
     # -- reads ---------------------------------------------------------------------
 
