@@ -7,6 +7,7 @@ upgrade`` and ``run <flow>`` arrive with the warehouse and the flows.
 from __future__ import annotations
 
 import sys
+import warnings
 from datetime import date
 from pathlib import Path
 from typing import Annotated
@@ -14,6 +15,9 @@ from typing import Annotated
 import typer
 
 from echeancier.sandbox_cli import SIZES, demo_summary, open_scenario, today_in
+
+# The AfterShip SDK trips a deprecation warning inside httpx on every call; users can't act on it.
+warnings.filterwarnings("ignore", message="URL.raw is deprecated", category=UserWarning)
 
 app = typer.Typer(
     help="Échéancier: an online shop's payment calendar, run every night on Prefect 3.",

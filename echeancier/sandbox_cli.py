@@ -42,9 +42,8 @@ def open_scenario(
     write: Path | None = None,
 ) -> Scenario:
     """A fresh store holding the scenario (a private copy: serving changes it)."""
-    from sandbox.scenario import load_dir, write_dir
-
     from sandbox.generate import generate_cached
+    from sandbox.scenario import load_dir, write_dir
 
     workdir = Path(tempfile.mkdtemp(prefix="echeancier-sandbox-"))
     if data is not None:
@@ -101,11 +100,11 @@ def _tour(url: str, keys: dict[str, str]) -> list[tuple[str, str, int]]:
     count, cursor = 0, None
     while True:
         extra = {"cursor": cursor} if cursor else {}
-        page = aftership.tracking.get_trackings(limit=200, **extra)
-        count += len(page.trackings or [])
-        if not page.pagination or not page.pagination.has_next_page:
+        data = aftership.tracking.get_trackings(limit=200, **extra).data
+        count += len(data.trackings or [])
+        if not data.pagination or not data.pagination.has_next_page:
             break
-        cursor = page.pagination.next_cursor
+        cursor = data.pagination.next_cursor
     rows.append(("AfterShip", "trackings", count))
     return rows
 
