@@ -220,6 +220,15 @@ class GoCardlessConnector:
             after_event_id = str(older[0]["id"])
         yield from self._events_forward(filters, after_event_id)
 
+    def newest_event(self, resource_type: str) -> dict[str, Any] | None:
+        """The newest event about ``resource_type`` (``limit=1``), or ``None``.
+
+        Noted before a full listing, as the start of that resource type's event cursor.
+        """
+        body = self._page("events", {"resource_type": resource_type, "limit": 1})
+        events = body.get("events") or []
+        return dict(events[0]) if events else None
+
     def _events_forward(self, filters: dict[str, Any], after_event_id: str) -> Iterator[EventPage]:
         before: str | None = after_event_id
         while before:

@@ -205,6 +205,16 @@ class StripeConnector(StripeWrites):
                 return
             before = str(data[0]["id"])
 
+    def newest_event(self) -> dict[str, Any] | None:
+        """The newest event (``GET /v1/events?limit=1``), or ``None`` when there is none.
+
+        A first full sync notes it before listing, so the next run follows the events
+        from there: what changed during the listing is replayed, never lost.
+        """
+        body = self._get("events", "/v1/events", {"limit": 1})
+        data = body.get("data") or []
+        return dict(data[0]) if data else None
+
     def events_created_since(
         self, since: Moment, *, types: Sequence[str] | None = None
     ) -> Iterator[Page]:

@@ -1,0 +1,97 @@
+"""The nightly summary as text and tables: what operators read in the Prefect UI and
+what ``echeancier run nightly`` / ``make demo`` print.
+
+Pure formatting of a sync report (no I/O). Example: a first night on the small shop reads
+``stripe/payments  full  1 521 pulled, 1 521 inserted`` and a second night with no change
+``0 inserted, 0 updated``: the proof that a re-run writes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict
+from typing import Any
+
+from domain.sync_plan import SyncReport
+
+STREAM_COLUMNS = ("pulled", "inserted", "updated", "unchanged", "stale", "quarantined")
+
+
+def stream_rows(report: SyncReport) -> list[dict[str, Any]]:
+    """One row per stream, for a table artifact (plain JSON values, sorted by stream)."""
+    rows = []
+    for name, tally in sorted(report.streams.items()):
+        provider = name.split("/", 1)[0]
+        counts = asdict(tally)
+        rows.append(
+            {
+                "stream": name,
+                "mode": report.modes.get(provider, ""),
+                **{column: counts[column] for column in STREAM_COLUMNS},
+            }
+        )
+    return rows
+
+
+def control_rows(report: SyncReport) -> list[dict[str, Any]]:
+    """One row per control total: the provider's side against the warehouse's."""
+    return [
+        {"check": name, **_plain(values)} for name, values in sorted(report.control_totals.items())
+    ]
+
+
+def _plain(values: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        k: (v if isinstance(v, str | int | float | bool) or v is None else str(v))
+        for k, v in values.items()
+    }
+
+
+def _table(rows: list[dict[str, Any]]) -> str:
+    if not rows:
+        return "_nothing_\n"
+    columns = list(rows[0])
+    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    lines += ["| " + " | ".join(str(row.get(c, "")) for c in columns) + " |" for row in rows]
+    return "\n".join(lines) + "\n"
+
+
+def markdown(report: SyncReport, *, flow: str = "nightly") -> str:
+    """The summary artifact: modes, rows per stream, cursors, control totals."""
+    modes = ", ".join(f"{p}: {m}" for p, m in sorted(report.modes.items()))
+    parts = [
+        f"# {flow} — business date {report.as_of}\n",
+        f"Sync modes: {modes}. Rows written: **{report.written}** "
+        f"in {report.seconds:.1f} s (run `{report.run_id}`).\n",
+        "## Rows per stream\n",
+        _table(stream_rows(report)),
+        "## Cursors\n",
+        _table([{"stream": k, **_plain(v)} for k, v in sorted(report.cursors.items())]),
+        "## Control totals (provider vs warehouse)\n",
+        _table(control_rows(report)),
+    ]
+    return "\n".join(parts)
+
+
+def text(report: SyncReport) -> str:
+    """The same summary for a terminal: aligned columns, no markdown."""
+    rows = stream_rows(report)
+    modes = ", ".join(f"{p} {m}" for p, m in sorted(report.modes.items()))
+    if not rows:
+        return f"sync ({modes}): nothing changed at the providers since the last run"
+    header = f"{'stream':<32}{'mode':<13}" + "".join(f"{c:>12}" for c in STREAM_COLUMNS)
+    lines = [f"sync ({modes}): {report.written:,} rows written in {report.seconds:.1f} s", header]
+    for row in rows:
+        lines.append(
+            f"{row['stream']:<32}{row['mode']:<13}"
+            + "".join(f"{row[c]:>12,}" for c in STREAM_COLUMNS)
+        )
+    checked = [r for r in control_rows(report) if "matches" in r]
+    failing = [r["check"] for r in checked if r["matches"] is not True]
+    if checked:
+        lines.append(
+            f"control totals after the full listing: {len(checked) - len(failing)} of "
+            f"{len(checked)} streams agree with the provider"
+            + ("" if not failing else " — differing: " + ", ".join(failing))
+        )
+    return "\n".join(lines)

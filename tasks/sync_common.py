@@ -1,0 +1,182 @@
+"""Sync tasks shared by the three providers: state, run record, links, control totals.
+
+Every task gets the one ``Settings`` object the flow read at its edge and builds its
+engine and connectors from it (engines are cached per URL; connectors share the
+process-wide rate limiters). Tasks that take ``Settings`` use ``NO_CACHE``: the keys
+must never be hashed into a cache key or persisted with a result.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from datetime import datetime
+from functools import lru_cache
+from itertools import islice
+from typing import Any, TypeVar
+
+import pandas as pd
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+from sqlalchemy import Engine, func, or_, select
+
+from connectors.factory import Connectors, from_settings
+from domain.normalise import resolve_payment_links as resolve_links
+from domain.sync_plan import Tally
+from domain.sync_streams import STREAMS
+from echeancier.settings import Settings
+from tasks.sync_load import table
+from warehouse import tables
+from warehouse.engine import make_engine
+from warehouse.state import PipelineRun, SyncState, read_sync_states, record_run, write_sync_state
+from warehouse.upsert import upsert
+
+T = TypeVar("T")
+PAGES_PER_BATCH = 10  # a load transaction covers 1000 Stripe objects (5000 GoCardless)
+_CHUNK = 500
+
+
+@lru_cache(maxsize=8)
+def engine_for(url: str) -> Engine:
+    return make_engine(url)
+
+
+def connectors_for(settings: Settings) -> Connectors:
+    return from_settings(settings)
+
+
+def batched(items: Iterable[T], size: int) -> Iterator[list[T]]:
+    iterator = iter(items)
+    while chunk := list(islice(iterator, size)):
+        yield chunk
+
+
+def table_amounts() -> dict[str, str | None]:
+    """Each fed table's amount column (the control totals' sum), from the streams table."""
+    amounts: dict[str, str | None] = {}
+    for streams in STREAMS.values():
+        for stream in streams:
+            for output in stream.outputs:
+                amounts[output.table] = output.amount
+            if stream.lines is not None:
+                amounts[stream.lines.table] = stream.lines.amount
+    return amounts
+
+
+# -- state and run record --------------------------------------------------------------
+
+
+@task(cache_policy=NO_CACHE)
+def read_cursors(settings: Settings) -> list[SyncState]:
+    """Every stored stream cursor (empty before the first sync)."""
+    with engine_for(settings.database_url).connect() as conn:
+        return read_sync_states(conn)
+
+
+@task(cache_policy=NO_CACHE)
+def save_cursors(settings: Settings, states: Sequence[SyncState], at: datetime) -> None:
+    """Store the event cursors noted before a full listing, once the listing has landed."""
+    with engine_for(settings.database_url).begin() as conn:
+        for state in states:
+            write_sync_state(conn, state, at=at)
+
+
+@task(cache_policy=NO_CACHE)
+def record_sync_run(settings: Settings, run: PipelineRun) -> None:
+    """Insert or update this run's ``pipeline_runs`` row."""
+    with engine_for(settings.database_url).begin() as conn:
+        record_run(conn, run)
+
+
+# -- links -----------------------------------------------------------------------------
+
+
+def _rows(conn: Any, name: str, column: str, values: Iterable[Any]) -> pd.DataFrame:
+    target = table(name)
+    wanted = sorted({v for v in values if isinstance(v, str)})
+    found: list[tuple[Any, ...]] = []
+    for start in range(0, len(wanted), _CHUNK):
+        query = select(target).where(target.c[column].in_(wanted[start : start + _CHUNK]))
+        found.extend(tuple(r) for r in conn.execute(query))
+    return pd.DataFrame(found, columns=[c.name for c in target.columns])
+
+
+@task(cache_policy=NO_CACHE)
+def resolve_payment_links(settings: Settings, seen_at: datetime) -> dict[str, Tally]:
+    """Fill payments' invoice, subscription, payout, customer and dispute status from the
+    rows that know them; write only the payments that change."""
+    p = tables.payments
+    with engine_for(settings.database_url).begin() as conn:
+        open_links = or_(
+            p.c.invoice_id.is_(None),
+            p.c.subscription_id.is_(None),
+            p.c.payout_id.is_(None),
+            p.c.customer_id.is_(None),
+            p.c.payment_id.in_(select(tables.disputes.c.payment_id)),
+        )
+        rows = conn.execute(select(p).where(open_links)).all()
+        payments = pd.DataFrame([tuple(r) for r in rows], columns=[c.name for c in p.columns])
+        if payments.empty:
+            return {}
+        ids = payments["payment_id"]
+        by_intent = _rows(
+            conn, "invoice_payments", "payment_intent_id", payments["payment_intent_id"]
+        )
+        by_charge = _rows(conn, "invoice_payments", "charge_id", ids)
+        invoice_payments = pd.concat([by_intent, by_charge], ignore_index=True).drop_duplicates(
+            "invoice_payment_id"
+        )
+        invoice_ids = [*payments["invoice_id"], *invoice_payments["invoice_id"]]
+        changed = resolve_links(
+            payments,
+            invoice_payments=invoice_payments,
+            invoices=_rows(conn, "invoices", "invoice_id", invoice_ids),
+            payout_lines=_rows(conn, "payout_lines", "payment_id", ids),
+            disputes=_rows(conn, "disputes", "payment_id", ids),
+            mandates=_rows(conn, "mandates", "mandate_id", payments["mandate_id"]),
+        )
+        if changed.empty:
+            return {}
+        result = upsert(conn, p, changed.drop(columns=["row_hash", "synced_at"]), synced_at=seen_at)
+    tally = Tally(inserted=result.inserted, updated=result.updated, unchanged=result.unchanged)
+    return {"links/payments": tally}
+
+
+# -- control totals --------------------------------------------------------------------
+
+
+@task(cache_policy=NO_CACHE)
+def check_control_totals(
+    settings: Settings, streams: Mapping[str, Tally], modes: Mapping[str, str]
+) -> dict[str, dict[str, Any]]:
+    """Per provider table: what the provider returned this run vs what the warehouse holds.
+
+    After a full listing the two must agree (``matches``); after an incremental night
+    ``received`` counts only the objects that changed.
+    """
+    amounts = table_amounts()
+    totals: dict[str, dict[str, Any]] = {}
+    with engine_for(settings.database_url).connect() as conn:
+        for name, tally in streams.items():
+            provider, table_name = name.split("/", 1)
+            if table_name not in amounts:
+                continue
+            target = table(table_name)
+            amount = amounts[table_name]
+            total = func.coalesce(func.sum(target.c[amount]), 0) if amount else None
+            query = select(func.count(), *([total] if total is not None else [])).where(
+                target.c.provider == provider
+            )
+            row = conn.execute(query).one()
+            held, held_amount = int(row[0]), int(row[1]) if amount else 0
+            entry: dict[str, Any] = {
+                "mode": modes.get(provider),
+                "received": tally.received,
+                "received_amount": tally.received_amount,
+                "quarantined": tally.quarantined,
+                "warehouse_rows": held,
+                "warehouse_amount": held_amount,
+            }
+            if modes.get(provider) == "full":
+                entry["matches"] = (tally.received, tally.received_amount) == (held, held_amount)
+            totals[name] = entry
+    return totals

@@ -1,0 +1,240 @@
+"""Load one batch of provider objects: normalise, merge, keep the raw JSON, quarantine.
+
+Plain functions on a connection the caller holds, so the caller's transaction covers
+the rows, their raw copies, the quarantined records and (for event batches) the cursor
+that moves past them: a crash loses all of a batch or none of it. The ``@task`` wrappers
+in ``tasks.sync_*`` call these once per page batch.
+
+Example: 100 Stripe charges listed at version V -> ``payments`` upsert (stored fee/net
+kept where the new row has none), 100 ``raw_objects`` rows, problems to ``quarantine``;
+the returned tallies say what was inserted, updated, unchanged and quarantined.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import Connection, Table, select, tuple_
+
+from domain.normalise.core import Normalised
+from domain.sync_plan import Tally, carry_forward
+from domain.sync_streams import Lines, Lookups, Stream
+from warehouse import tables
+from warehouse.upsert import UpsertResult, quarantine, upsert
+
+_CHUNK = 500
+
+
+def table(name: str) -> Table:
+    return tables.metadata.tables[name]
+
+
+def load_objects(
+    conn: Connection,
+    stream: Stream,
+    objects: Sequence[Mapping[str, Any]],
+    versions: Sequence[int],
+    *,
+    tz: str,
+    seen_at: datetime,
+    run_id: str | None,
+) -> dict[str, Tally]:
+    """Normalise ``objects`` of ``stream`` into each output table and ``raw_objects``."""
+    if not objects:
+        return {}
+    lookups = read_lookups(conn, stream, objects, tz)
+    tallies: dict[str, Tally] = {}
+    problems: list[pd.DataFrame] = []
+    for output in stream.outputs:
+        done = output.normalise(objects, versions, lookups)
+        rows = done.rows
+        if output.carry and not rows.empty:
+            target = table(output.table)
+            stored = read_stored(conn, target, rows, output.carry)
+            rows = carry_forward(rows, stored, output.carry, key=_key_names(target))
+        tally = _load(conn, output.table, Normalised(rows, done.problems), output.amount, seen_at)
+        tallies[f"{stream.provider}/{output.table}"] = tally
+        problems.append(done.problems)
+    if problems:
+        _quarantine(conn, pd.concat(problems, ignore_index=True), seen_at, run_id)
+    raw = _raw_rows(stream.provider, stream.object_type, objects, versions)
+    tallies[f"{stream.provider}/raw_objects"] = _tally(upsert(conn, tables.raw_objects, raw), 0)
+    return tallies
+
+
+def load_lines(
+    conn: Connection,
+    provider: str,
+    lines: Lines,
+    groups: Mapping[str, Sequence[Mapping[str, Any]]],
+    versions: Mapping[str, int],
+    currencies: Mapping[str, str],
+    *,
+    seen_at: datetime,
+    run_id: str | None,
+) -> dict[str, Tally]:
+    """A batch of payouts' lines (``{payout id: [line, ...]}``) into ``payout_lines``."""
+    if not any(groups.values()):
+        return {}
+    done = lines.normalise(groups, versions, currencies)
+    tally = _load(conn, lines.table, done, lines.amount, seen_at)
+    _quarantine(conn, done.problems, seen_at, run_id)
+    raw: list[dict[str, Any]] = []
+    for payout, members in groups.items():
+        for n, obj in enumerate(members):
+            object_id = str(obj.get("id") or f"{payout}/{n}")
+            raw.append(_raw_row(provider, lines.object_type, object_id, obj, versions[payout]))
+    raw_tally = _tally(upsert(conn, tables.raw_objects, raw), 0)
+    return {f"{provider}/{lines.table}": tally, f"{provider}/raw_objects": raw_tally}
+
+
+def merge(into: dict[str, Tally], more: Mapping[str, Tally]) -> None:
+    for name, tally in more.items():
+        into[name] = into.get(name, Tally()).add(tally)
+
+
+# -- lookups and stored rows ----------------------------------------------------------
+
+
+LOOKUP_SOURCES: Mapping[str, tuple[str, str, str | None]] = {
+    # name -> (provider, raw object type, field of the batch's objects naming the ids)
+    "tax_rates": ("stripe", "tax_rate", None),
+    "mandates": ("gocardless", "mandate", "links.mandate"),
+}
+
+
+def read_lookups(
+    conn: Connection, stream: Stream, objects: Sequence[Mapping[str, Any]], tz: str
+) -> Lookups:
+    """The objects ``stream``'s normalisers need besides the batch, from ``raw_objects``."""
+    found: dict[str, dict[str, Any]] = {}
+    for name in stream.needs:
+        provider, object_type, ref = LOOKUP_SOURCES[name]
+        ids = None if ref is None else sorted({i for o in objects if (i := _dig(o, ref))})
+        found[name] = read_raw(conn, provider, object_type, ids)
+    return Lookups(tz=tz, **found)
+
+
+def read_raw(
+    conn: Connection, provider: str, object_type: str, ids: Iterable[str] | None = None
+) -> dict[str, Any]:
+    """``{id: latest JSON}`` of stored raw objects (all of the type when ``ids`` is None)."""
+    raw = tables.raw_objects
+    query = select(raw.c.object_id, raw.c.payload).where(
+        raw.c.provider == provider, raw.c.object_type == object_type
+    )
+    if ids is None:
+        return {i: json.loads(p) for i, p in conn.execute(query)}
+    wanted = list(ids)
+    out: dict[str, Any] = {}
+    for start in range(0, len(wanted), _CHUNK):
+        chunk = query.where(raw.c.object_id.in_(wanted[start : start + _CHUNK]))
+        out.update({i: json.loads(p) for i, p in conn.execute(chunk)})
+    return out
+
+
+def read_stored(
+    conn: Connection, target: Table, rows: pd.DataFrame, columns: Sequence[str]
+) -> pd.DataFrame:
+    """The stored ``columns`` (and key) of the rows of ``target`` that ``rows`` names."""
+    keys = _key_names(target)
+    names = [*keys, *(c for c in columns if c not in keys)]
+    wanted = list(rows[keys].drop_duplicates().itertuples(index=False, name=None))
+    found: list[tuple[Any, ...]] = []
+    for start in range(0, len(wanted), _CHUNK):
+        chunk = wanted[start : start + _CHUNK]
+        key_cols = [target.c[k] for k in keys]
+        clause = (
+            key_cols[0].in_([k[0] for k in chunk])
+            if len(keys) == 1
+            else tuple_(*key_cols).in_(chunk)
+        )
+        query = select(*(target.c[n] for n in names)).where(clause)
+        found.extend(tuple(r) for r in conn.execute(query))
+    return pd.DataFrame(found, columns=names)
+
+
+# -- the mechanics ---------------------------------------------------------------------
+
+
+def _load(
+    conn: Connection, name: str, done: Normalised, amount: str | None, seen_at: datetime
+) -> Tally:
+    rows = done.rows
+    result = upsert(conn, table(name), rows, synced_at=seen_at)
+    received = len(rows.index)
+    total = int(rows[amount].fillna(0).sum()) if amount and received else 0
+    tally = _tally(result, len(done.problems.index))
+    return Tally(
+        pulled=received + tally.quarantined,
+        inserted=tally.inserted,
+        updated=tally.updated,
+        unchanged=tally.unchanged,
+        stale=tally.stale,
+        quarantined=tally.quarantined,
+        received=received,
+        received_amount=total,
+    )
+
+
+def _tally(result: UpsertResult, problems: int) -> Tally:
+    return Tally(
+        pulled=result.inserted + result.updated + result.unchanged,
+        inserted=result.inserted,
+        updated=result.updated,
+        unchanged=result.unchanged,
+        stale=result.stale,
+        quarantined=problems,
+    )
+
+
+def _quarantine(
+    conn: Connection, problems: pd.DataFrame, seen_at: datetime, run_id: str | None
+) -> None:
+    if problems.empty:
+        return
+    unique = problems.drop_duplicates(["provider", "object_type", "object_id"], keep="last")
+    rows = [
+        {str(k): (None if pd.isna(v) else str(v)) for k, v in row.items()}
+        for row in unique.to_dict("records")
+    ]
+    quarantine(conn, rows, seen_at=seen_at, run_id=run_id)
+
+
+def _raw_rows(
+    provider: str, object_type: str, objects: Sequence[Mapping[str, Any]], versions: Sequence[int]
+) -> list[dict[str, Any]]:
+    return [
+        _raw_row(provider, object_type, str(obj.get("id")), obj, version)
+        for obj, version in zip(objects, versions, strict=True)
+        if obj.get("id")
+    ]
+
+
+def _raw_row(
+    provider: str, object_type: str, object_id: str, obj: Mapping[str, Any], version: int
+) -> dict[str, Any]:
+    return {
+        "provider": provider,
+        "object_type": object_type,
+        "object_id": object_id,
+        "payload": json.dumps(obj, sort_keys=True, separators=(",", ":"), default=str),
+        "source_version": version,
+    }
+
+
+def _key_names(target: Table) -> list[str]:
+    return [c.name for c in target.primary_key.columns]
+
+
+def _dig(obj: Mapping[str, Any], path: str) -> str | None:
+    value: Any = obj
+    for part in path.split("."):
+        if not isinstance(value, Mapping):
+            return None
+        value = value.get(part)
+    return value if isinstance(value, str) else None

@@ -1,0 +1,220 @@
+"""Stripe sync tasks: note the event cursor, list a resource in full, follow the events.
+
+- :func:`note_stripe_cursor` reads the newest event before a full listing starts, so the
+  next night replays whatever changed during the listing.
+- :func:`pull_stripe_full` lists one resource in monthly ``created`` slices walked in
+  parallel (the connector's shared token bucket keeps the total under the rate limit) and
+  loads it in page batches; payouts bring their balance transactions, one walk per payout.
+- :func:`pull_stripe_events` follows ``/v1/events`` oldest first in batches of up to 1000;
+  each event's ``data.object`` is loaded at version ``created * 10^6 + position``, and the
+  cursor moves in the same transaction as the batch's rows. A cursor past the 30-day
+  retention returns ``None``: the flow re-lists instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime
+from functools import partial
+from typing import Any
+
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+
+from connectors.errors import EventCursorExpired
+from connectors.parallel import merge_walks
+from connectors.stripe import StripeConnector
+from domain.sync_plan import EventClock, Tally, created_slices, event_versions, list_version
+from domain.sync_streams import Stream, by_object_type, stream
+from echeancier.settings import Settings
+from tasks.sync_common import PAGES_PER_BATCH, batched, connectors_for, engine_for
+from tasks.sync_load import load_lines, load_objects, merge
+from warehouse.state import SyncState, read_sync_state, write_sync_state
+
+PROVIDER = "stripe"
+EVENTS_PER_BATCH = 1000
+Page = list[dict[str, Any]]
+
+
+@task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=5)
+def note_stripe_cursor(settings: Settings, started: datetime) -> list[SyncState]:
+    """The event cursor the next night starts from, noted before listing."""
+    newest = connectors_for(settings).stripe.newest_event()
+    if newest is None:
+        return [SyncState(PROVIDER, "events", mode="incremental", watermark=started)]
+    created = int(newest["created"])
+    state = SyncState(
+        PROVIDER,
+        "events",
+        mode="incremental",
+        cursor=str(newest["id"]),
+        last_event_id=str(newest["id"]),
+        watermark=datetime.fromtimestamp(created, UTC),
+        details={"clock": EventClock(created, 0).to_json()},
+    )
+    return [state]
+
+
+@task(cache_policy=NO_CACHE)
+def pull_stripe_full(
+    settings: Settings, resource: str, started: datetime, run_id: str
+) -> dict[str, Tally]:
+    """List every ``resource`` object created up to ``started`` and load it."""
+    spec = stream(PROVIDER, resource)
+    connector = connectors_for(settings).stripe
+    walks = [
+        partial(connector.list_pages, resource, created_gte=a, created_lt=b, params=spec.params)
+        for a, b in created_slices(started)
+    ]
+    version = list_version(started)
+    tallies: dict[str, Tally] = {}
+    engine = engine_for(settings.database_url)
+    for pages in batched(merge_walks(walks, max_workers=connector.max_workers), PAGES_PER_BATCH):
+        objects = [obj for page in pages for obj in page]
+        lines = _payout_lines(connector, spec, objects)
+        with engine.begin() as conn:
+            loaded = load_objects(
+                conn,
+                spec,
+                objects,
+                [version] * len(objects),
+                tz=settings.timezone,
+                seen_at=started,
+                run_id=run_id,
+            )
+            merge(tallies, loaded)
+            if spec.lines is not None and lines:
+                versions = dict.fromkeys(lines, version)
+                merge(tallies, _load_lines(conn, spec, lines, versions, started, run_id))
+    return tallies
+
+
+@task(cache_policy=NO_CACHE)
+def pull_stripe_events(
+    settings: Settings, run_id: str, seen_at: datetime
+) -> dict[str, Tally] | None:
+    """Follow the event stream from the stored cursor; ``None`` if the cursor expired."""
+    engine = engine_for(settings.database_url)
+    with engine.connect() as conn:
+        state = read_sync_state(conn, PROVIDER, "events")
+    if state is None:
+        return None
+    connector = connectors_for(settings).stripe
+    pages: Iterator[Page] = (
+        connector.events_since(state.cursor)
+        if state.cursor
+        else connector.events_created_since(state.watermark or seen_at)
+    )
+    routes = by_object_type(PROVIDER)
+    clock = EventClock.from_json(state.details.get("clock"))
+    tallies: dict[str, Tally] = {}
+    try:
+        for pages_batch in _event_batches(pages):
+            events = [event for page in pages_batch for event in page]
+            versions, clock = event_versions([int(e["created"]) for e in events], clock)
+            groups = _route(events, versions, routes)
+            lines = _payout_lines(connector, routes["payout"], groups.get("payout", ([], []))[0])
+            with engine.begin() as conn:
+                for object_type, (objects, object_versions) in groups.items():
+                    loaded = load_objects(
+                        conn,
+                        routes[object_type],
+                        objects,
+                        object_versions,
+                        tz=settings.timezone,
+                        seen_at=seen_at,
+                        run_id=run_id,
+                    )
+                    merge(tallies, loaded)
+                if lines:
+                    latest = _latest_versions(groups.get("payout", ([], [])))
+                    merge(
+                        tallies, _load_lines(conn, routes["payout"], lines, latest, seen_at, run_id)
+                    )
+                last = events[-1]
+                state = SyncState(
+                    PROVIDER,
+                    "events",
+                    mode="incremental",
+                    cursor=str(last["id"]),
+                    last_event_id=str(last["id"]),
+                    watermark=datetime.fromtimestamp(int(last["created"]), UTC),
+                    rows_synced=state.rows_synced + len(events),
+                    details={"clock": clock.to_json()},
+                )
+                write_sync_state(conn, state, at=seen_at)
+    except EventCursorExpired:
+        if tallies:
+            raise
+        return None
+    return tallies
+
+
+def _event_batches(pages: Iterator[Page]) -> Iterator[list[Page]]:
+    """Pages grouped until a batch holds about ``EVENTS_PER_BATCH`` events."""
+    batch: list[Page] = []
+    size = 0
+    for page in pages:
+        batch.append(page)
+        size += len(page)
+        if size >= EVENTS_PER_BATCH:
+            yield batch
+            batch, size = [], 0
+    if batch:
+        yield batch
+
+
+def _route(
+    events: Sequence[dict[str, Any]], versions: Sequence[int], routes: dict[str, Stream]
+) -> dict[str, tuple[list[dict[str, Any]], list[int]]]:
+    """``data.object`` snapshots grouped by object type (types no stream follows are skipped),
+    in the streams' order, so lookups (tax rates) load before what needs them."""
+    groups: dict[str, tuple[list[dict[str, Any]], list[int]]] = {name: ([], []) for name in routes}
+    for event, version in zip(events, versions, strict=True):
+        obj = (event.get("data") or {}).get("object")
+        if not isinstance(obj, dict) or obj.get("object") not in routes:
+            continue
+        objects, object_versions = groups[str(obj["object"])]
+        objects.append(obj)
+        object_versions.append(version)
+    return {name: group for name, group in groups.items() if group[0]}
+
+
+def _latest_versions(group: tuple[list[dict[str, Any]], list[int]]) -> dict[str, int]:
+    latest: dict[str, int] = {}
+    for obj, version in zip(*group, strict=True):
+        latest[str(obj["id"])] = max(version, latest.get(str(obj["id"]), 0))
+    return latest
+
+
+def _payout_lines(
+    connector: StripeConnector, spec: Stream, payouts: Sequence[dict[str, Any]]
+) -> dict[str, list[dict[str, Any]]]:
+    """Each payout's balance transactions, the payouts walked in parallel."""
+    if spec.lines is None or not payouts:
+        return {}
+    ids = sorted({str(p["id"]) for p in payouts})
+
+    def walk(payout_id: str) -> Iterator[tuple[str, Page]]:
+        for page in connector.balance_transactions(payout_id):
+            yield payout_id, page
+
+    lines: dict[str, list[dict[str, Any]]] = {payout_id: [] for payout_id in ids}
+    walks = [partial(walk, payout_id) for payout_id in ids]
+    for payout_id, page in merge_walks(walks, max_workers=connector.max_workers):
+        lines[payout_id].extend(page)
+    return lines
+
+
+def _load_lines(
+    conn: Any,
+    spec: Stream,
+    lines: dict[str, list[dict[str, Any]]],
+    versions: dict[str, int],
+    seen_at: datetime,
+    run_id: str,
+) -> dict[str, Tally]:
+    assert spec.lines is not None
+    return load_lines(
+        conn, PROVIDER, spec.lines, lines, versions, {}, seen_at=seen_at, run_id=run_id
+    )
