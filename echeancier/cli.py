@@ -1,7 +1,7 @@
 """``echeancier``: a thin command line over the flows and the sandbox (DESIGN §3.3).
 
-Only what has been built is offered: the sandbox and the demo today; ``db
-upgrade`` and ``run <flow>`` arrive with the warehouse and the flows.
+Only what has been built is offered: the sandbox, the demo, ``db upgrade`` and
+the flows built so far (``run nightly``, ``run sync``).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import Annotated
 
 import typer
 
-from echeancier.sandbox_cli import SIZES, demo_summary, open_scenario, today_in
+from echeancier.sandbox_cli import SIZES, open_scenario, today_in
 
 # The AfterShip SDK trips a deprecation warning inside httpx on every call; users can't act on it.
 warnings.filterwarnings("ignore", message="URL.raw is deprecated", category=UserWarning)
@@ -26,6 +26,49 @@ app = typer.Typer(
 )
 sandbox_app = typer.Typer(help="Local emulators of Stripe, GoCardless, AfterShip and SendGrid.")
 app.add_typer(sandbox_app, name="sandbox")
+db_app = typer.Typer(help="The warehouse database (DATABASE_URL).")
+app.add_typer(db_app, name="db")
+run_app = typer.Typer(help="Run a flow now, in this process, for a business date.")
+app.add_typer(run_app, name="run")
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Create or migrate the warehouse tables (safe to run at any time)."""
+    from echeancier.run_cli import upgrade_database
+    from echeancier.settings import load_settings
+
+    upgrade_database(load_settings().database_url)
+    print("warehouse schema is up to date")
+
+
+def _run(flow: str, as_of: str | None, dry_run: bool) -> None:
+    from echeancier.run_cli import run_flow
+
+    raise typer.Exit(run_flow(flow, as_of=_parse_day(as_of), dry_run=dry_run))
+
+
+AsOf = Annotated[
+    str | None,
+    typer.Option(
+        "--as-of", help="Business date YYYY-MM-DD (default: today in ECHEANCIER_TIMEZONE)."
+    ),
+]
+DryRun = Annotated[
+    bool, typer.Option("--dry-run", help="Compute and record decisions; send and charge nothing.")
+]
+
+
+@run_app.command("nightly")
+def run_nightly(as_of: AsOf = None, dry_run: DryRun = False) -> None:
+    """The nightly chain: sync, then (as they are built) the checks and the flows that act."""
+    _run("nightly", as_of, dry_run)
+
+
+@run_app.command("sync")
+def run_sync(as_of: AsOf = None, dry_run: DryRun = False) -> None:
+    """Copy what changed at Stripe, GoCardless and AfterShip into the warehouse."""
+    _run("sync", as_of, dry_run)
 
 
 def _parse_day(value: str | None) -> date | None:
@@ -87,8 +130,10 @@ def demo(
     seed: Annotated[int, typer.Option(help="Seed of the generated shop.")] = 42,
     as_of: Annotated[str | None, typer.Option("--as-of", help="Business date.")] = None,
 ) -> None:
-    """Generate a small shop, serve it, and show through the official SDKs what it serves."""
-    demo_summary(seed=seed, as_of=_parse_day(as_of) or today_in())
+    """Generate a small shop, serve it, run the nightly chain on it and print the summary."""
+    from echeancier.demo import run_demo
+
+    raise typer.Exit(run_demo(seed=seed, as_of=_parse_day(as_of) or today_in()))
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,8 +1,4 @@
-"""What the CLI does with the sandbox: open a scenario, and the demo's tour of it.
-
-The demo talks to the sandbox only through the official SDKs, as the pipeline
-will, so what it prints is what a connector would see.
-"""
+"""What the CLI does with the sandbox: open a scenario (a private, servable copy)."""
 
 from __future__ import annotations
 
@@ -61,72 +57,3 @@ def open_scenario(
     if write is not None:
         write_dir(store, write)
     return Scenario(store=store, clock=clock, description=description, workdir=workdir)
-
-
-def _tour(url: str, keys: dict[str, str]) -> list[tuple[str, str, int]]:
-    """Count what each provider serves, paging through it with its official SDK."""
-    import gocardless_pro
-    import stripe
-    import tracking
-
-    rows: list[tuple[str, str, int]] = []
-    client = stripe.StripeClient(keys["STRIPE_API_KEY"], base_addresses={"api": url})
-    v1 = client.v1
-    stripe_lists = {
-        "customers": v1.customers,
-        "subscriptions": v1.subscriptions,
-        "invoices": v1.invoices,
-        "charges": v1.charges,
-        "refunds": v1.refunds,
-        "disputes": v1.disputes,
-        "payouts": v1.payouts,
-        "events": v1.events,
-    }
-    for name, service in stripe_lists.items():
-        params: dict[str, object] = {"limit": 100}
-        if name == "subscriptions":
-            params["status"] = "all"
-        count = sum(1 for _ in service.list(params=params).auto_paging_iter())  # type: ignore[attr-defined]
-        rows.append(("Stripe", name, count))
-
-    gc = gocardless_pro.Client(access_token=keys["GOCARDLESS_ACCESS_TOKEN"], base_url=url)
-    for name in ("customers", "mandates", "subscriptions", "payments", "payouts", "events"):
-        service = getattr(gc, name)
-        rows.append(("GoCardless", name, sum(1 for _ in service.all(params={"limit": 500}))))
-
-    aftership = tracking.Client(
-        tracking.Configuration(api_key=keys["AFTERSHIP_API_KEY"], domain=url, max_retry=0)
-    )
-    count, cursor = 0, None
-    while True:
-        extra = {"cursor": cursor} if cursor else {}
-        data = aftership.tracking.get_trackings(limit=200, **extra).data
-        count += len(data.trackings or [])
-        if not data.pagination or not data.pagination.has_next_page:
-            break
-        cursor = data.pagination.next_cursor
-    rows.append(("AfterShip", "trackings", count))
-    return rows
-
-
-def demo_summary(*, seed: int, as_of: date) -> None:
-    """Generate the small shop, serve it on a free port and print what it serves."""
-    from sandbox.server import start
-
-    scenario = open_scenario(data=None, size="small", seed=seed, as_of=as_of)
-    try:
-        with start(scenario.store, clock=scenario.clock, seed=seed) as running:
-            rows = _tour(running.url, running.env())
-    finally:
-        scenario.store.close()
-        shutil.rmtree(scenario.workdir, ignore_errors=True)
-    print(f"Échéancier sandbox — {scenario.description}\n")
-    print(f"{'provider':<12}{'resource':<16}{'objects':>9}")
-    for provider, resource, count in rows:
-        print(f"{provider:<12}{resource:<16}{count:>9}")
-    print(
-        "\nEvery row above was paged through with the provider's official SDK over HTTP."
-        "\nThe nightly pipeline arrives with the next issues. To keep the sandbox running:"
-        f"\n  .venv/bin/echeancier sandbox serve --generate small --seed {seed}"
-        "\nthen point the SDKs at it with the export lines it prints (see README)."
-    )

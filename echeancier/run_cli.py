@@ -1,0 +1,63 @@
+"""``echeancier db upgrade`` and ``echeancier run <flow>``: run a flow, print its summary,
+exit 0 when the flow run completed and non-zero (reason on stderr) when it failed."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+from datetime import date
+from typing import Any
+
+# Flows that exist so far; the CLI offers nothing that is not built.
+FLOWS: dict[str, str] = {
+    "nightly": "flows.nightly:nightly",
+    "sync": "flows.sync:sync",
+}
+
+
+def _flow(name: str) -> Callable[..., Any]:
+    module_name, attribute = FLOWS[name].split(":")
+    module = __import__(module_name, fromlist=[attribute])
+    return getattr(module, attribute)  # type: ignore[no-any-return]
+
+
+def prefect_defaults() -> None:
+    """Offline-friendly defaults: no telemetry; an operator's own settings still win."""
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    # A busy 2-core machine can take longer than Prefect's default 20 s to start it.
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
+
+
+def upgrade_database(database_url: str) -> None:
+    from warehouse.migrate import upgrade
+
+    upgrade(database_url)
+
+
+def run_flow(name: str, *, as_of: date | None, dry_run: bool) -> int:
+    """Run ``name`` in this process; print the summary; return the exit code."""
+    from domain import summary
+    from echeancier.settings import load_settings
+
+    prefect_defaults()
+    settings = load_settings()
+    upgrade_database(settings.database_url)
+    parameters: dict[str, Any] = {"as_of": as_of}
+    if name == "nightly":
+        parameters["dry_run"] = dry_run
+    elif dry_run:
+        print(f"# {name} only reads from the providers: --dry-run changes nothing", file=sys.stderr)
+    state = _flow(name)(**parameters, return_state=True)
+    if not state.is_completed():
+        reason = state.message or state.name
+        try:
+            state.result()
+        except Exception as exc:  # the flow's own error says what went wrong
+            reason = f"{type(exc).__name__}: {exc}"
+        print(f"echeancier run {name}: {state.name}: {reason}", file=sys.stderr)
+        return 1
+    report = state.result()
+    print(summary.text(report))
+    return 0

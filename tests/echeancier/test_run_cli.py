@@ -1,0 +1,79 @@
+"""`echeancier run nightly` as an operator runs it: a separate process, real exit codes.
+
+The shop's history ends today (in Paris), so the run's own clock and the sandbox's agree
+as they would in production; a 40-customer shop keeps each run to seconds.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+
+from echeancier.sandbox_cli import today_in
+from sandbox.clock import Clock
+from sandbox.generate import generate
+from sandbox.server import RunningSandbox, start
+from sandbox.store import Store
+
+BIN = Path(sys.executable).parent / "echeancier"
+
+
+@pytest.fixture(scope="module")
+def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSandbox]:
+    store = Store.open(tmp_path_factory.mktemp("shop") / "shop.db")
+    summary = generate(store, "small", 11, today_in(), customers=40)
+    with start(store, clock=Clock(summary.clock_start), seed=11) as sandbox:
+        yield sandbox
+
+
+@pytest.fixture(scope="module")
+def env(running: RunningSandbox, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    home = tmp_path_factory.mktemp("prefect-home")
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_API")}
+    return {
+        **environment,
+        **running.env(),
+        "DATABASE_URL": f"sqlite:///{tmp_path_factory.mktemp('warehouse') / 'w.db'}",
+        "PREFECT_HOME": str(home),
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+    }
+
+
+def _run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(BIN), "run", "nightly", *args], env=env, capture_output=True, text=True, timeout=300
+    )
+
+
+def test_nightly_exits_zero_prints_the_summary_then_a_quiet_second_night(
+    env: dict[str, str],
+) -> None:
+    first = _run(env)
+    assert first.returncode == 0, first.stderr
+    assert "stripe/payments" in first.stdout
+    assert "streams agree with the provider" in first.stdout
+    assert "differing" not in first.stdout
+    second = _run(env)
+    assert second.returncode == 0, second.stderr
+    assert "nothing changed at the providers since the last run" in second.stdout
+
+
+def test_a_forbidden_stream_fails_the_run_with_the_reason_on_stderr(
+    env: dict[str, str], running: RunningSandbox, tmp_path: Path
+) -> None:
+    fresh = {**env, "DATABASE_URL": f"sqlite:///{tmp_path / 'fresh.db'}"}
+    fault = {"provider": "stripe", "status": 403, "count": 1000, "path": "/v1/charges"}
+    requests.post(f"{running.url}/__sandbox/faults", json=fault, timeout=10).raise_for_status()
+    try:
+        result = _run(fresh)
+    finally:
+        requests.delete(f"{running.url}/__sandbox/faults", timeout=10).raise_for_status()
+    assert result.returncode == 1
+    assert "stripe charges: HTTP 403" in result.stderr
+    assert env["STRIPE_API_KEY"] not in result.stderr + result.stdout
