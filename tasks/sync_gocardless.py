@@ -11,20 +11,17 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from datetime import datetime
-from functools import partial
 from typing import Any
 
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
-from connectors.gocardless import GoCardlessConnector
 from connectors.gocardless.connector import EventPage
-from connectors.parallel import merge_walks
 from domain.sync_plan import EventClock, Tally, event_versions, list_version
-from domain.sync_streams import Stream, event_streams, stream
+from domain.sync_streams import event_streams, stream
 from echeancier.settings import Settings
 from tasks.sync_common import PAGES_PER_BATCH, batched, connectors_for, engine_for
-from tasks.sync_load import load_lines, load_objects, merge
+from tasks.sync_load import fetch_payout_lines, load_listing, load_objects, load_payout_lines, merge
 from warehouse.state import SyncState, read_sync_state, write_sync_state
 
 PROVIDER = "gocardless"
@@ -73,28 +70,18 @@ def pull_gocardless_full(
     """List every ``resource`` object and load it (payouts with their items)."""
     spec = stream(PROVIDER, resource)
     connector = connectors_for(settings).gocardless
-    version = list_version(started)
-    tallies: dict[str, Tally] = {}
-    engine = engine_for(settings.database_url)
-    pages = connector.list_pages(resource, created_at_lt=started, params=spec.params)
-    for batch in batched(pages, PAGES_PER_BATCH):
-        objects = [obj for page in batch for obj in page]
-        items = _payout_items(connector, spec, objects)
-        with engine.begin() as conn:
-            loaded = load_objects(
-                conn,
-                spec,
-                objects,
-                [version] * len(objects),
-                tz=settings.timezone,
-                seen_at=started,
-                run_id=run_id,
-            )
-            merge(tallies, loaded)
-            if items:
-                versions = dict.fromkeys(items, version)
-                merge(tallies, _load_items(conn, spec, items, objects, versions, started, run_id))
-    return tallies
+    return load_listing(
+        engine_for(settings.database_url),
+        spec,
+        connector.list_pages(resource, params=spec.params),
+        fetch_lines=connector.payout_items,
+        max_workers=4,
+        version=list_version(started),
+        batch_pages=PAGES_PER_BATCH,
+        tz=settings.timezone,
+        seen_at=started,
+        run_id=run_id,
+    )
 
 
 @task(cache_policy=NO_CACHE)
@@ -124,7 +111,7 @@ def pull_gocardless_events(
         seconds = [int(_instant(str(e["created_at"])).timestamp()) for e in events]
         versions, clock = event_versions(seconds, clock)
         objects, object_versions = _linked(batch, events, versions, include)
-        items = _payout_items(connector, spec, objects)
+        items = fetch_payout_lines(connector.payout_items, spec, objects, max_workers=4)
         with engine.begin() as conn:
             loaded = load_objects(
                 conn,
@@ -136,9 +123,13 @@ def pull_gocardless_events(
                 run_id=run_id,
             )
             merge(tallies, loaded)
-            if items:
-                latest = dict(zip((str(o["id"]) for o in objects), object_versions, strict=True))
-                merge(tallies, _load_items(conn, spec, items, objects, latest, seen_at, run_id))
+            latest = dict(zip((str(o["id"]) for o in objects), object_versions, strict=True))
+            merge(
+                tallies,
+                load_payout_lines(
+                    conn, spec, items, objects, latest, seen_at=seen_at, run_id=run_id
+                ),
+            )
             last = events[-1]
             state = SyncState(
                 PROVIDER,
@@ -173,37 +164,3 @@ def _linked(
                 found[str(obj["id"])] = obj
     ids = [i for i in newest if i in found]
     return [found[i] for i in ids], [newest[i] for i in ids]
-
-
-def _payout_items(
-    connector: GoCardlessConnector, spec: Stream, payouts: Sequence[dict[str, Any]]
-) -> dict[str, list[dict[str, Any]]]:
-    """Each payout's items, the payouts walked in parallel."""
-    if spec.lines is None or not payouts:
-        return {}
-    ids = sorted({str(p["id"]) for p in payouts})
-
-    def walk(payout_id: str) -> Iterator[tuple[str, Page]]:
-        for page in connector.payout_items(payout_id):
-            yield payout_id, page
-
-    items: dict[str, list[dict[str, Any]]] = {payout_id: [] for payout_id in ids}
-    for payout_id, page in merge_walks([partial(walk, i) for i in ids], max_workers=4):
-        items[payout_id].extend(page)
-    return items
-
-
-def _load_items(
-    conn: Any,
-    spec: Stream,
-    items: dict[str, list[dict[str, Any]]],
-    payouts: Sequence[dict[str, Any]],
-    versions: dict[str, int],
-    seen_at: datetime,
-    run_id: str,
-) -> dict[str, Tally]:
-    assert spec.lines is not None
-    currencies = {str(p["id"]): str(p.get("currency") or "EUR") for p in payouts}
-    return load_lines(
-        conn, PROVIDER, spec.lines, items, versions, currencies, seen_at=seen_at, run_id=run_id
-    )

@@ -13,13 +13,15 @@ the returned tallies say what was inserted, updated, unchanged and quarantined.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 import pandas as pd
 from sqlalchemy import Connection, Table, select, tuple_
 
+from connectors.parallel import merge_walks
 from domain.normalise.core import Normalised
 from domain.sync_plan import Tally, carry_forward
 from domain.sync_streams import Lines, Lookups, Stream
@@ -90,6 +92,97 @@ def load_lines(
             raw.append(_raw_row(provider, lines.object_type, object_id, obj, versions[payout]))
     raw_tally = _tally(upsert(conn, tables.raw_objects, raw), 0)
     return {f"{provider}/{lines.table}": tally, f"{provider}/raw_objects": raw_tally}
+
+
+Page = list[dict[str, Any]]
+
+
+def fetch_payout_lines(
+    fetch: Callable[[str], Iterable[Page]],
+    stream: Stream,
+    payouts: Sequence[Mapping[str, Any]],
+    *,
+    max_workers: int,
+) -> dict[str, list[dict[str, Any]]]:
+    """Each payout's lines (Stripe balance transactions, GoCardless payout items), the
+    payouts walked in parallel: ``{payout id: [line, ...]}``."""
+    if stream.lines is None or not payouts:
+        return {}
+    ids = sorted({str(p["id"]) for p in payouts})
+
+    def walk(payout_id: str) -> Iterator[tuple[str, Page]]:
+        for page in fetch(payout_id):
+            yield payout_id, page
+
+    lines: dict[str, list[dict[str, Any]]] = {payout_id: [] for payout_id in ids}
+    for payout_id, page in merge_walks([partial(walk, i) for i in ids], max_workers=max_workers):
+        lines[payout_id].extend(page)
+    return lines
+
+
+def load_payout_lines(
+    conn: Connection,
+    stream: Stream,
+    lines: Mapping[str, Sequence[Mapping[str, Any]]],
+    payouts: Sequence[Mapping[str, Any]],
+    versions: Mapping[str, int],
+    *,
+    seen_at: datetime,
+    run_id: str | None,
+) -> dict[str, Tally]:
+    """The lines of ``payouts`` at their payout's version, in the caller's transaction."""
+    if stream.lines is None or not lines:
+        return {}
+    currencies = {str(p["id"]): str(p.get("currency") or "EUR").upper() for p in payouts}
+    return load_lines(
+        conn,
+        stream.provider,
+        stream.lines,
+        lines,
+        versions,
+        currencies,
+        seen_at=seen_at,
+        run_id=run_id,
+    )
+
+
+def load_listing(
+    engine: Any,
+    stream: Stream,
+    pages: Iterable[Page],
+    *,
+    fetch_lines: Callable[[str], Iterable[Page]],
+    max_workers: int,
+    version: int,
+    batch_pages: int,
+    tz: str,
+    seen_at: datetime,
+    run_id: str,
+) -> dict[str, Tally]:
+    """A full listing of ``stream`` loaded batch by batch, one transaction per batch (with
+    the payouts' lines, fetched before the transaction opens)."""
+    from tasks.sync_common import batched
+
+    tallies: dict[str, Tally] = {}
+    for batch in batched(pages, batch_pages):
+        objects = [obj for page in batch for obj in page]
+        lines = fetch_payout_lines(fetch_lines, stream, objects, max_workers=max_workers)
+        with engine.begin() as conn:
+            versions = [version] * len(objects)
+            merge(
+                tallies,
+                load_objects(
+                    conn, stream, objects, versions, tz=tz, seen_at=seen_at, run_id=run_id
+                ),
+            )
+            latest = dict.fromkeys(lines, version)
+            merge(
+                tallies,
+                load_payout_lines(
+                    conn, stream, lines, objects, latest, seen_at=seen_at, run_id=run_id
+                ),
+            )
+    return tallies
 
 
 def merge(into: dict[str, Tally], more: Mapping[str, Tally]) -> None:

@@ -23,12 +23,17 @@ from prefect.cache_policies import NO_CACHE
 
 from connectors.errors import EventCursorExpired
 from connectors.parallel import merge_walks
-from connectors.stripe import StripeConnector
 from domain.sync_plan import EventClock, Tally, created_slices, event_versions, list_version
 from domain.sync_streams import Stream, by_object_type, stream
 from echeancier.settings import Settings
-from tasks.sync_common import PAGES_PER_BATCH, batched, connectors_for, engine_for
-from tasks.sync_load import load_lines, load_objects, merge
+from tasks.sync_common import PAGES_PER_BATCH, connectors_for, engine_for
+from tasks.sync_load import (
+    fetch_payout_lines,
+    load_listing,
+    load_objects,
+    load_payout_lines,
+    merge,
+)
 from warehouse.state import SyncState, read_sync_state, write_sync_state
 
 PROVIDER = "stripe"
@@ -59,34 +64,25 @@ def note_stripe_cursor(settings: Settings, started: datetime) -> list[SyncState]
 def pull_stripe_full(
     settings: Settings, resource: str, started: datetime, run_id: str
 ) -> dict[str, Tally]:
-    """List every ``resource`` object created up to ``started`` and load it."""
+    """List every ``resource`` object (the newest month left open) and load it."""
     spec = stream(PROVIDER, resource)
     connector = connectors_for(settings).stripe
     walks = [
         partial(connector.list_pages, resource, created_gte=a, created_lt=b, params=spec.params)
         for a, b in created_slices(started)
     ]
-    version = list_version(started)
-    tallies: dict[str, Tally] = {}
-    engine = engine_for(settings.database_url)
-    for pages in batched(merge_walks(walks, max_workers=connector.max_workers), PAGES_PER_BATCH):
-        objects = [obj for page in pages for obj in page]
-        lines = _payout_lines(connector, spec, objects)
-        with engine.begin() as conn:
-            loaded = load_objects(
-                conn,
-                spec,
-                objects,
-                [version] * len(objects),
-                tz=settings.timezone,
-                seen_at=started,
-                run_id=run_id,
-            )
-            merge(tallies, loaded)
-            if spec.lines is not None and lines:
-                versions = dict.fromkeys(lines, version)
-                merge(tallies, _load_lines(conn, spec, lines, versions, started, run_id))
-    return tallies
+    return load_listing(
+        engine_for(settings.database_url),
+        spec,
+        merge_walks(walks, max_workers=connector.max_workers),
+        fetch_lines=connector.balance_transactions,
+        max_workers=connector.max_workers,
+        version=list_version(started),
+        batch_pages=PAGES_PER_BATCH,
+        tz=settings.timezone,
+        seen_at=started,
+        run_id=run_id,
+    )
 
 
 @task(cache_policy=NO_CACHE)
@@ -113,7 +109,13 @@ def pull_stripe_events(
             events = [event for page in pages_batch for event in page]
             versions, clock = event_versions([int(e["created"]) for e in events], clock)
             groups = _route(events, versions, routes)
-            lines = _payout_lines(connector, routes["payout"], groups.get("payout", ([], []))[0])
+            payouts = groups.get("payout", ([], []))[0]
+            lines = fetch_payout_lines(
+                connector.balance_transactions,
+                routes["payout"],
+                payouts,
+                max_workers=connector.max_workers,
+            )
             with engine.begin() as conn:
                 for object_type, (objects, object_versions) in groups.items():
                     loaded = load_objects(
@@ -126,11 +128,19 @@ def pull_stripe_events(
                         run_id=run_id,
                     )
                     merge(tallies, loaded)
-                if lines:
-                    latest = _latest_versions(groups.get("payout", ([], [])))
-                    merge(
-                        tallies, _load_lines(conn, routes["payout"], lines, latest, seen_at, run_id)
-                    )
+                latest = _latest_versions(groups.get("payout", ([], [])))
+                merge(
+                    tallies,
+                    load_payout_lines(
+                        conn,
+                        routes["payout"],
+                        lines,
+                        payouts,
+                        latest,
+                        seen_at=seen_at,
+                        run_id=run_id,
+                    ),
+                )
                 last = events[-1]
                 state = SyncState(
                     PROVIDER,
@@ -185,36 +195,3 @@ def _latest_versions(group: tuple[list[dict[str, Any]], list[int]]) -> dict[str,
     for obj, version in zip(*group, strict=True):
         latest[str(obj["id"])] = max(version, latest.get(str(obj["id"]), 0))
     return latest
-
-
-def _payout_lines(
-    connector: StripeConnector, spec: Stream, payouts: Sequence[dict[str, Any]]
-) -> dict[str, list[dict[str, Any]]]:
-    """Each payout's balance transactions, the payouts walked in parallel."""
-    if spec.lines is None or not payouts:
-        return {}
-    ids = sorted({str(p["id"]) for p in payouts})
-
-    def walk(payout_id: str) -> Iterator[tuple[str, Page]]:
-        for page in connector.balance_transactions(payout_id):
-            yield payout_id, page
-
-    lines: dict[str, list[dict[str, Any]]] = {payout_id: [] for payout_id in ids}
-    walks = [partial(walk, payout_id) for payout_id in ids]
-    for payout_id, page in merge_walks(walks, max_workers=connector.max_workers):
-        lines[payout_id].extend(page)
-    return lines
-
-
-def _load_lines(
-    conn: Any,
-    spec: Stream,
-    lines: dict[str, list[dict[str, Any]]],
-    versions: dict[str, int],
-    seen_at: datetime,
-    run_id: str,
-) -> dict[str, Tally]:
-    assert spec.lines is not None
-    return load_lines(
-        conn, PROVIDER, spec.lines, lines, versions, {}, seen_at=seen_at, run_id=run_id
-    )
