@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-NO_PREFECT = ("connectors", "domain", "warehouse", "sandbox")
+NO_PREFECT = ("connectors", "domain", "warehouse", "sandbox", "expectations")
 
 
 def _imports(path: Path) -> set[str]:
