@@ -28,6 +28,7 @@ from sqlalchemy import (
     Integer,
     String,
     Table,
+    Text,
 )
 
 from warehouse.bookkeeping import pipeline_runs, quarantine, raw_objects, sync_state
@@ -63,6 +64,7 @@ __all__ = [
     "pipeline_runs",
     "quarantine",
     "raw_objects",
+    "recon_exceptions",
     "refunds",
     "shipments",
     "subscriptions",
@@ -377,6 +379,34 @@ invoice_payments = Table(
     Index(None, "invoice_id"),
     Index(None, "payment_intent_id"),
 )
+
+RECON_STATUSES = ("open", "resolved", "accepted")
+
+recon_exceptions = Table(
+    "recon_exceptions",
+    metadata,
+    key("exception_id", 32),
+    Column("kind", String(32), nullable=False),
+    Column("provider", String(32)),
+    Column("object_ids", Text, nullable=False),
+    money("amount"),
+    currency(nullable=True),
+    Column("details", Text),
+    Column("first_seen_on", Date, nullable=False),
+    Column("last_seen_on", Date, nullable=False),
+    Column("resolved_on", Date),
+    Column("status", String(16), nullable=False),
+    Column("age_days", Integer, nullable=False),
+    Column("ageing_bucket", String(8), nullable=False),
+    Column("accepted_on", Date),
+    Column("accepted_by", String(64)),
+    Column("note", Text),
+    one_of("status", RECON_STATUSES),
+    iso_currency(),
+    Index(None, "status", "kind"),
+)
+"""The exception register of ``reconcile`` (domain/reconcile/register.py), one row per
+exception across nights; not a versioned fact table (no bookkeeping columns)."""
 
 FACT_TABLES = (
     customers,
