@@ -9,10 +9,22 @@ Pure formatting of a sync report (no I/O). Example: a first night on the small s
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from typing import Any
 
+from domain.quality import GateResult
+from domain.reconcile import ReconReport
 from domain.sync_plan import SyncReport
+
+
+@dataclass(frozen=True)
+class NightlyReport:
+    """What one nightly chain did: the sync, the quality gate, the reconciliation."""
+
+    sync: SyncReport
+    gate: GateResult
+    reconcile: ReconReport
+
 
 STREAM_COLUMNS = ("pulled", "inserted", "updated", "unchanged", "stale", "quarantined")
 
@@ -95,3 +107,52 @@ def text(report: SyncReport) -> str:
             + ("" if not failing else " — differing: " + ", ".join(failing))
         )
     return "\n".join(lines)
+
+
+def gate_text(gate: GateResult) -> str:
+    """One line for the gate, plus the quarantined rows per table when there are any."""
+    lines = [f"quality gate: {gate.message} ({len(gate.tables)} tables, {gate.seconds:.1f} s)"]
+    for table, keys in sorted(gate.quarantined.items()):
+        lines.append(f"  quarantined in {table}: {len(keys)}")
+    return "\n".join(lines)
+
+
+def recon_text(report: ReconReport) -> str:
+    """The register after tonight: totals, then open exceptions by kind."""
+    lines = [
+        f"reconciliation: {report.found} exceptions found — {report.new} new, "
+        f"{report.still_open} still open, {report.resolved} resolved, "
+        f"{report.accepted} accepted ({report.seconds:.1f} s)"
+    ]
+    for row in sorted(report.by_kind, key=lambda r: str(r.get("kind"))):
+        details = ", ".join(f"{k} {v}" for k, v in row.items() if k != "kind")
+        lines.append(f"  {row.get('kind')}: {details}")
+    return "\n".join(lines)
+
+
+def nightly_text(report: NightlyReport) -> str:
+    return "\n\n".join([text(report.sync), gate_text(report.gate), recon_text(report.reconcile)])
+
+
+def nightly_markdown(report: NightlyReport) -> str:
+    """The nightly artifact: the sync's summary, then the gate and the register."""
+    return "\n".join(
+        [
+            markdown(report.sync, flow="nightly"),
+            "## Quality gate\n",
+            gate_text(report.gate).replace("\n  ", "\n- ") + "\n",
+            "## Reconciliation\n",
+            recon_text(report.reconcile).replace("\n  ", "\n- ") + "\n",
+        ]
+    )
+
+
+def describe(result: object) -> str:
+    """The terminal summary of whatever a flow returned."""
+    if isinstance(result, NightlyReport):
+        return nightly_text(result)
+    if isinstance(result, ReconReport):
+        return recon_text(result)
+    if isinstance(result, SyncReport):
+        return text(result)
+    return str(result)

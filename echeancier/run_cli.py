@@ -13,6 +13,7 @@ from typing import Any
 FLOWS: dict[str, str] = {
     "nightly": "flows.nightly:nightly",
     "sync": "flows.sync:sync",
+    "reconcile": "flows.reconcile:reconcile",
 }
 
 
@@ -48,7 +49,7 @@ def run_flow(name: str, *, as_of: date | None, dry_run: bool) -> int:
     if name == "nightly":
         parameters["dry_run"] = dry_run
     elif dry_run:
-        print(f"# {name} only reads from the providers: --dry-run changes nothing", file=sys.stderr)
+        print(f"# {name} sends and charges nothing: --dry-run changes nothing", file=sys.stderr)
     state = _flow(name)(**parameters, return_state=True)
     if not state.is_completed():
         reason = state.message or state.name
@@ -59,5 +60,5 @@ def run_flow(name: str, *, as_of: date | None, dry_run: bool) -> int:
         print(f"echeancier run {name}: {state.name}: {reason}", file=sys.stderr)
         return 1
     report = state.result()
-    print(summary.text(report))
+    print(summary.describe(report))
     return 0

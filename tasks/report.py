@@ -6,6 +6,7 @@ from prefect import task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
 from domain import summary
+from domain.summary import NightlyReport
 from domain.sync_plan import SyncReport
 
 
@@ -19,4 +20,17 @@ def publish_sync_summary(report: SyncReport, flow: str = "nightly") -> None:
         key=f"{flow}-streams",
         table=summary.stream_rows(report),
         description=f"{flow}: rows per stream on {report.as_of}",
+    )
+
+
+@task(name="publish_nightly_summary")
+def publish_nightly_summary(report: NightlyReport) -> None:
+    """The nightly summary (sync, gate, register) and the rows per stream."""
+    create_markdown_artifact(
+        key="nightly-summary", markdown=summary.nightly_markdown(report), description="nightly"
+    )
+    create_table_artifact(
+        key="nightly-streams",
+        table=summary.stream_rows(report.sync),
+        description=f"nightly: rows per stream on {report.sync.as_of}",
     )

@@ -1,0 +1,58 @@
+"""The nightly chain on a generated shop: sync -> quality gate -> reconciliation -> summary,
+and a gate failure that stops the chain before anything downstream runs."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+from prefect.artifacts import Artifact
+from sqlalchemy import select
+
+import flows.nightly
+from domain.summary import NightlyReport
+from flows.nightly import nightly
+from tests.flows.conftest import AS_OF, Live
+from warehouse import tables
+
+
+@pytest.fixture(autouse=True)
+def _sandbox_clock(live: Live, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(flows.nightly, "utc_now", live.sandbox.app.state.clock.now)
+
+
+def _runs(live: Live) -> list[tuple[str, str]]:
+    t = tables.pipeline_runs
+    with live.engine.connect() as conn:
+        rows = conn.execute(select(t.c.flow, t.c.status).order_by(t.c.started_at)).all()
+    return [(flow, status) for flow, status in rows]
+
+
+def test_nightly_syncs_checks_reconciles_and_publishes(live: Live) -> None:
+    state = nightly(as_of=AS_OF, return_state=True)
+    assert state.is_completed(), state.message
+    report = state.result()
+    assert isinstance(report, NightlyReport)
+    assert report.gate.passed
+    assert report.sync.written > 0
+    planted = sum(len(v) for v in live.summary.anomalies.values())
+    assert report.reconcile.found >= planted > 0
+    assert [flow for flow, _ in _runs(live)] == ["sync", "reconcile"]
+    assert {status for _, status in _runs(live)} == {"completed"}
+    summary = Artifact.get("nightly-summary")
+    assert summary is not None
+    assert "## Quality gate" in str(summary.data)
+    assert "## Reconciliation" in str(summary.data)
+
+
+def test_a_table_level_failure_stops_the_chain_before_reconciliation(live: Live) -> None:
+    # The provider loses every Stripe customer: their payments now point nowhere.
+    db = sqlite3.connect(live.store.path)
+    with db:
+        db.execute("DELETE FROM stripe__customers")
+    db.close()
+    state = nightly(as_of=AS_OF, return_state=True)
+    assert state.is_failed()
+    with pytest.raises(Exception, match=r"payments\.customer_id"):
+        state.result()
+    assert [flow for flow, _ in _runs(live)] == ["sync"]
