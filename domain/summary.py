@@ -125,7 +125,11 @@ def recon_text(report: ReconReport) -> str:
         f"{report.accepted} accepted ({report.seconds:.1f} s)"
     ]
     for row in sorted(report.by_kind, key=lambda r: str(r.get("kind"))):
-        details = ", ".join(f"{k} {v}" for k, v in row.items() if k != "kind")
+        details = ", ".join(
+            f"{k.replace('_', ' ')} {v / 100:,.2f}" if k.endswith("amount") else f"{k} {v}"
+            for k, v in row.items()
+            if k != "kind"
+        )
         lines.append(f"  {row.get('kind')}: {details}")
     return "\n".join(lines)
 
