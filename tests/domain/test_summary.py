@@ -68,3 +68,21 @@ def test_markdown_has_every_section_and_the_run_id() -> None:
         assert heading in md
     assert "`run-1`" in md
     assert "| stripe/payments | full | 1 | 1 |" in md
+
+
+def test_recon_text_lists_kinds_with_amounts_in_major_units() -> None:
+    from domain.reconcile import ReconReport
+
+    report = ReconReport(
+        run_id="r",
+        as_of="2026-11-25",
+        found=3,
+        new=2,
+        still_open=1,
+        resolved=4,
+        accepted=0,
+        by_kind=[{"kind": "paid_not_shipped", "new": 2, "open_amount": 14380}],
+    )
+    out = summary.recon_text(report)
+    assert "3 exceptions found — 2 new, 1 still open, 4 resolved, 0 accepted" in out
+    assert "paid_not_shipped: new 2, open amount 143.80" in out
