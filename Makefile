@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PYTEST_ARGS ?= -n 2
 
-.PHONY: demo test lint format sandbox clean install
+.PHONY: demo test lint format sandbox clean install bench
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,12 @@ lint: $(STAMP)
 format: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
+
+# Benchmarks (not tests: never run by `make test`); writes docs/benchmarks.md. ~12 min.
+BENCH_DATABASE_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
+
+bench: $(STAMP)
+	$(BIN)/python bench/report.py --database-url '$(BENCH_DATABASE_URL)'
 
 sandbox: $(STAMP)
 	$(BIN)/echeancier sandbox serve --generate small --seed 42

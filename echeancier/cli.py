@@ -1,7 +1,7 @@
 """``echeancier``: a thin command line over the flows and the sandbox (DESIGN §3.3).
 
 Only what has been built is offered: the sandbox, the demo, ``db upgrade`` and
-the flows built so far (``run nightly``, ``run sync``).
+the flows built so far (``run nightly``, ``run sync``, ``run reconcile``).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import Annotated
 
 import typer
 
-from echeancier.sandbox_cli import SIZES, open_scenario, today_in
+from echeancier.sandbox_cli import SIZES, open_scenario, open_state, parse_clock, today_in
 
 # The AfterShip SDK trips a deprecation warning inside httpx on every call; users can't act on it.
 warnings.filterwarnings("ignore", message="URL.raw is deprecated", category=UserWarning)
@@ -65,6 +65,12 @@ def run_nightly(as_of: AsOf = None, dry_run: DryRun = False) -> None:
     _run("nightly", as_of, dry_run)
 
 
+@run_app.command("reconcile")
+def run_reconcile(as_of: AsOf = None, dry_run: DryRun = False) -> None:
+    """Match payments, invoices, payouts, parcels and refunds; update the exception register."""
+    _run("reconcile", as_of, dry_run)
+
+
 @run_app.command("sync")
 def run_sync(as_of: AsOf = None, dry_run: DryRun = False) -> None:
     """Copy what changed at Stripe, GoCardless and AfterShip into the warehouse."""
@@ -97,17 +103,39 @@ def sandbox_serve(
     ] = None,
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port (0: any free port).")] = 12111,
+    state: Annotated[
+        Path | None,
+        typer.Option(help="Serve this store file in place (its changes persist across runs)."),
+    ] = None,
+    clock: Annotated[
+        str | None,
+        typer.Option(help="Start the sandbox clock at this ISO 8601 moment (naive: UTC)."),
+    ] = None,
 ) -> None:
     """Serve the four providers' APIs on one port until interrupted."""
     from sandbox.server import serve
 
-    if (data is None) == (generate is None):
-        raise typer.BadParameter("give exactly one of --data DIR or --generate SIZE")
+    if sum(x is not None for x in (data, generate, state)) != 1:
+        raise typer.BadParameter("give exactly one of --data DIR, --generate SIZE or --state FILE")
     if generate is not None and generate not in SIZES:
         raise typer.BadParameter(f"--generate takes one of {', '.join(SIZES)}")
-    scenario = open_scenario(
-        data=data, size=generate, seed=seed, as_of=_parse_day(as_of) or today_in(), write=write
-    )
+    try:
+        start_at = parse_clock(clock) if clock is not None else None
+    except ValueError as exc:
+        raise typer.BadParameter(f"--clock expects an ISO 8601 moment, got {clock!r}") from exc
+    if state is not None:
+        if write is not None:
+            raise typer.BadParameter("--write takes a --data or --generate scenario")
+        try:
+            scenario = open_state(state, clock=start_at)
+        except FileNotFoundError as exc:
+            raise typer.BadParameter(str(exc)) from exc
+    else:
+        scenario = open_scenario(
+            data=data, size=generate, seed=seed, as_of=_parse_day(as_of) or today_in(), write=write
+        )
+        if start_at is not None:
+            scenario.clock.set(start_at)
     running = serve(scenario.store, host=host, port=port, clock=scenario.clock, seed=seed)
     for name, value in running.env().items():
         print(f"export {name}={value}", flush=True)

@@ -57,3 +57,21 @@ def open_scenario(
     if write is not None:
         write_dir(store, write)
     return Scenario(store=store, clock=clock, description=description, workdir=workdir)
+
+
+def open_state(path: Path, *, clock: datetime | None = None) -> Scenario:
+    """Serve an existing store file in place (its changes persist), e.g. a shop that a
+    benchmark stopped, edited and serves again a night later. The clock starts at
+    ``clock`` (default: now), since a bare store file does not say when its history ends."""
+    if not path.is_file():
+        raise FileNotFoundError(f"no sandbox store at {path}")
+    store = Store.open(path)
+    return Scenario(
+        store=store, clock=Clock(clock), description=f"store {path}", workdir=path.parent
+    )
+
+
+def parse_clock(value: str) -> datetime:
+    """``--clock``: an ISO 8601 moment; a naive one is taken as UTC."""
+    moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)

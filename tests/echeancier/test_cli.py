@@ -8,8 +8,10 @@ import signal
 import subprocess
 import sys
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import httpx
 import pytest
 import stripe
 
@@ -80,3 +82,71 @@ def test_serve_refuses_both_data_and_generate(scenario: Path) -> None:
     )
     assert result.returncode != 0
     assert "exactly one of --data" in result.stderr
+
+
+def _serve(*args: str) -> tuple[subprocess.Popen[str], dict[str, str]]:
+    """Start ``sandbox serve`` with ``args``; its process and export lines."""
+    proc = subprocess.Popen(
+        [str(BIN), "sandbox", "serve", "--port", "0", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    exports: dict[str, str] = {}
+    assert proc.stdout is not None
+    while len(exports) < 8:
+        line = proc.stdout.readline()
+        if not line:
+            proc.wait(timeout=10)
+            pytest.fail(f"serve exited early: {proc.stderr.read() if proc.stderr else ''}")
+        name, value = line.removeprefix("export ").strip().split("=", 1)
+        exports[name] = value
+    return proc, exports
+
+
+def _stop(proc: subprocess.Popen[str]) -> None:
+    proc.send_signal(signal.SIGINT)
+    proc.wait(timeout=10)
+
+
+def test_clock_sets_the_sandbox_clock(scenario: Path) -> None:
+    proc, exports = _serve("--data", str(scenario), "--clock", "2026-07-01T22:00:00Z")
+    try:
+        now = httpx.get(f"{exports['STRIPE_API_BASE']}/__sandbox/clock").json()["now"]
+    finally:
+        _stop(proc)
+    moment = datetime.fromisoformat(now)
+    assert timedelta(0) <= moment - datetime(2026, 7, 1, 22, tzinfo=UTC) < timedelta(minutes=1)
+
+
+def test_state_serves_a_store_file_in_place(tmp_path: Path) -> None:
+    """A store edited while the sandbox is stopped is served as it now stands."""
+    from sandbox import schema  # noqa: F401  (registers the resources' indexes)
+    from sandbox.store import Store
+
+    path = tmp_path / "state.db"
+    for night, customer in enumerate(["cus_NIGHT1", "cus_NIGHT2"]):
+        store = Store.open(path)
+        store.add("stripe", "customers", {"id": customer, "object": "customer", "created": night})
+        store.close()
+        proc, exports = _serve("--state", str(path), "--clock", "2026-07-02T00:00:00")
+        try:
+            client = stripe.StripeClient(
+                exports["STRIPE_API_KEY"], base_addresses={"api": exports["STRIPE_API_BASE"]}
+            )
+            ids = [c.id for c in client.v1.customers.list().auto_paging_iter()]
+        finally:
+            _stop(proc)
+        assert ids == ["cus_NIGHT2", "cus_NIGHT1"][1 - night :]
+
+
+def test_state_refuses_a_missing_file(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [str(BIN), "sandbox", "serve", "--state", str(tmp_path / "none.db")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode != 0
+    assert "no sandbox store" in result.stderr
