@@ -51,6 +51,12 @@ def benches(database_url: str | None) -> list[Bench]:
         )
     out.append(
         Bench(
+            "Reconciliation: the medium shop",
+            [PY, "bench/reconcile_medium.py", "--database-url", "sqlite:///var/recon-bench.db"],
+        )
+    )
+    out.append(
+        Bench(
             "Sync throughput: the medium shop into SQLite",
             [PY, "bench/sync_throughput.py", "--size", "medium"],
             markdown=True,

@@ -1,6 +1,6 @@
 """Time reconciliation on the medium shop (not a test; run by hand).
 
-    .venv/bin/python -m tests.domain.reconcile.bench_medium [--size medium --seed 7] \
+    .venv/bin/python bench/reconcile_medium.py [--size medium --seed 7] \
         [--database-url sqlite:////tmp/recon-bench.db]
 
 Builds the warehouse frames of the cached generated shop by normalising its objects
@@ -14,6 +14,11 @@ the facts, and the register merge with its writes (a first night, then a second 
 """
 
 from __future__ import annotations
+
+import sys
+from pathlib import Path as _Path
+
+sys.path.insert(0, str(_Path(__file__).resolve().parents[1]))
 
 import argparse
 import shutil
