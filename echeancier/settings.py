@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -30,6 +30,16 @@ class Settings(BaseSettings):
 
     timezone: str = Field("Europe/Paris", alias="ECHEANCIER_TIMEZONE")
     policies: Path = Field(Path("policies"), alias="ECHEANCIER_POLICIES")
+
+    @field_validator("policies")
+    @classmethod
+    def _shipped_policies(cls, folder: Path) -> Path:
+        """A relative folder that is not under the working directory is the project's own
+        (so ``echeancier run`` works from any directory with the shipped policies)."""
+        if folder.is_absolute() or folder.exists():
+            return folder
+        shipped = Path(__file__).resolve().parents[1] / folder
+        return shipped if shipped.exists() else folder
 
 
 def load_settings() -> Settings:
