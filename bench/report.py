@@ -71,13 +71,21 @@ def benches(database_url: str | None) -> list[Bench]:
 RECORDED = """\
 ### Sandbox scale: the large shop (recorded, not re-run by `make bench`)
 
-`.venv/bin/python bench/sandbox_scale.py --size large`, measured by the project lead on
-the same 2-core machine **under load** (other jobs running, load average ~4), so the
-time is pessimistic:
+`.venv/bin/python bench/sandbox_scale.py --size large`, run by hand on the same 2-core
+machine (it takes ~5 minutes and 12 GB of disk, so `make bench` leaves it out):
 
-| generation | objects | customers | payment attempts | peak RSS | SQLite file |
-|---|---|---|---|---|---|
-| 417.7 s | 8,253,970 | 200,000 | 1,456,619 | 263 MB | 12.26 GB |
+| run (2026-11-26, UTC) | load | generation | peak RSS |
+|---|---|---|---|
+| 12:51 | quiet (~0.8 at start) | **257.2 s** | 262 MB |
+| 11:35 | other jobs (~4–7) | 417.7 s | 263 MB |
+
+Both runs: 8,253,970 objects, 200,000 customers, 1,456,619 payment attempts
+(charges + GoCardless payments), a 12.26 GB SQLite file.
+
+Pages served from the large shop (quiet run, median of 15, served in / seen by the SDK):
+newest 100 Stripe charges 21.7 / 102.0 ms; 100 charges after a cursor 90 % down the
+list 91.6 / 161.4 ms; with `expand[]` 22.7 / 110.5 ms; 100 invoices with
+`created[gte]` 23.7 / 124.3 ms; 500 GoCardless payments 22.3 / 33.5 ms.
 """
 
 # Why the sync misses its target, from the runs of 2026-11-26 (by hand, dated: re-check
