@@ -19,7 +19,6 @@ Stripe serves 30 days of events only; an older stored id is answered with a
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
 from functools import partial
@@ -110,7 +109,9 @@ class StripeConnector(StripeWrites):
     def _get(self, stream: str, path: str, params: Mapping[str, Any]) -> dict[str, Any]:
         def call() -> dict[str, Any]:
             response = self._client.raw_request("get", path, **params)
-            return json.loads(response.body)  # type: ignore[no-any-return]
+            # The SDK has already decoded the body (StripeResponse.data); decoding it again
+            # was a fifth of the pipeline's CPU during a full listing.
+            return response.data  # type: ignore[no-any-return]
 
         return self._call(stream, call)
 
