@@ -100,11 +100,12 @@ NOTES = """\
 | 12:01 | 0.9 (quiet until the listing ended) | 4,727 | 275 s | 17.2 | 69 % |
 | 12:14, `make bench` above | up to 5.6 (other tests) | 4,727 | 352 s | 13.4 | 54 % |
 | 12:27, alone, `--nights 1` | ~3 (other tests) | 4,727 | 310 s | 15.2 | 61 % |
-| 13:01, after removing the double JSON decode, `--nights 1` | ~2 (no other benchmark) | 4,727 | 270 s | 17.5 | 70 % |
+| 13:01, one decode per page, `--nights 1` | ~2 | 4,727 | 270 s | 17.5 | 70 % |
 
 The 13:01 run (full sync 318 s, 1,850 objects/s; incremental night 20.1 s, exactly the
 changed rows written) followed the fix of one cause named below: the connector decoded
-each Stripe page a second time after the SDK had. (The 12:01 run's incremental nights then hit a bug of the benchmark itself, a SQLite
+each Stripe page a second time after the SDK had. (The 12:01 run's incremental nights
+then hit a bug of the benchmark itself, a SQLite
 snapshot copied without its WAL, since fixed; its Stripe figure was read from the same
 sandbox request log.) The small shop reaches 98 % (738 requests in 30 s) with the same
 code.
