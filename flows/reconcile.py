@@ -14,7 +14,6 @@ night on the same data resolves none and opens none.
 from __future__ import annotations
 
 import time
-import uuid
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
@@ -22,6 +21,7 @@ from prefect import flow, get_run_logger
 
 from domain.reconcile import ReconReport, build_report
 from echeancier.settings import load_settings
+from flows.runs import current_run_id
 from tasks.reconcile import (
     find_recon_exceptions,
     load_recon_policy,
@@ -44,7 +44,7 @@ def reconcile(as_of: date | None = None) -> ReconReport:
     settings = load_settings()
     started = utc_now()
     as_of = as_of or started.astimezone(ZoneInfo(settings.timezone)).date()
-    run = PipelineRun(_run_id(), "reconcile", as_of, started)
+    run = PipelineRun(current_run_id(), "reconcile", as_of, started)
     record_recon_run(settings, run)
     clock = time.perf_counter()
     try:
@@ -63,9 +63,17 @@ def reconcile(as_of: date | None = None) -> ReconReport:
         )
         publish_recon_artifacts(report)
     except Exception as exc:
-        record_recon_run(settings, _finished(run, "failed", message=str(exc)))
+        record_recon_run(settings, run.finished("failed", utc_now(), message=str(exc)))
         raise
-    record_recon_run(settings, _finished(run, "completed", report))
+    record_recon_run(
+        settings,
+        run.finished(
+            "completed",
+            utc_now(),
+            counts=report.counts(),
+            control_totals={"reconcile": report.control_totals},
+        ),
+    )
     get_run_logger().info(
         "reconcile %s: %d exceptions (%d new, %d still open, %d resolved, %d accepted)",
         report.as_of,
@@ -76,25 +84,3 @@ def reconcile(as_of: date | None = None) -> ReconReport:
         report.accepted,
     )
     return report
-
-
-def _run_id() -> str:
-    from prefect.runtime import flow_run
-
-    return str(flow_run.id or uuid.uuid4())
-
-
-def _finished(
-    run: PipelineRun, status: str, report: ReconReport | None = None, message: str | None = None
-) -> PipelineRun:
-    return PipelineRun(
-        run.run_id,
-        run.flow,
-        run.as_of,
-        run.started_at,
-        status=status,
-        finished_at=utc_now(),
-        counts=report.counts() if report else {},
-        control_totals={"reconcile": report.control_totals} if report else {},
-        message=message,
-    )

@@ -13,7 +13,6 @@ since and writes exactly the objects they changed.
 from __future__ import annotations
 
 import time
-import uuid
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime
 from typing import Any
@@ -31,6 +30,7 @@ from domain.sync_plan import (
 )
 from domain.sync_streams import STREAMS, event_streams
 from echeancier.settings import Settings, load_settings
+from flows.runs import current_run_id
 from tasks.sync_aftership import pull_aftership_trackings
 from tasks.sync_common import (
     check_control_totals,
@@ -66,7 +66,7 @@ def sync(as_of: date | None = None) -> SyncReport:
     settings = load_settings()
     started = utc_now()
     as_of = as_of or started.astimezone(ZoneInfo(settings.timezone)).date()
-    run = PipelineRun(_run_id(), "sync", as_of, started)
+    run = PipelineRun(current_run_id(), "sync", as_of, started)
     record_sync_run(settings, run)
     clock = time.perf_counter()
     try:
@@ -87,10 +87,12 @@ def sync(as_of: date | None = None) -> SyncReport:
             seconds=round(time.perf_counter() - clock, 2),
         )
     except Exception as exc:
-        record_sync_run(settings, _finished(run, utc_now(), "failed", message=str(exc)))
+        record_sync_run(settings, run.finished("failed", utc_now(), message=str(exc)))
         raise
     counts = {name: asdict(tally) for name, tally in report.streams.items()}
-    record_sync_run(settings, _finished(run, utc_now(), "completed", counts, totals))
+    record_sync_run(
+        settings, run.finished("completed", utc_now(), counts=counts, control_totals=totals)
+    )
     _log_summary(report)
     return report
 
@@ -173,34 +175,6 @@ def finish_pulls(
     if pulls.marks is not None:
         save_cursors(settings, pulls.marks.result(), started)
     return merge_tallies(results)
-
-
-def _run_id() -> str:
-    from prefect.runtime import flow_run
-
-    return str(flow_run.id or uuid.uuid4())
-
-
-def _finished(
-    run: PipelineRun,
-    at: datetime,
-    status: str,
-    counts: dict[str, Any] | None = None,
-    totals: dict[str, Any] | None = None,
-    *,
-    message: str | None = None,
-) -> PipelineRun:
-    return PipelineRun(
-        run.run_id,
-        run.flow,
-        run.as_of,
-        run.started_at,
-        status=status,
-        finished_at=at,
-        counts=counts or {},
-        control_totals=totals or {},
-        message=message,
-    )
 
 
 def _cursor_positions(states: list[SyncState]) -> dict[str, dict[str, Any]]:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -93,6 +93,25 @@ class PipelineRun:
     counts: Mapping[str, Any] = field(default_factory=dict)
     control_totals: Mapping[str, Any] = field(default_factory=dict)
     message: str | None = None
+
+    def finished(
+        self,
+        status: str,
+        at: datetime,
+        *,
+        counts: Mapping[str, Any] | None = None,
+        control_totals: Mapping[str, Any] | None = None,
+        message: str | None = None,
+    ) -> PipelineRun:
+        """This run as it ended: every flow records its end the same way."""
+        return replace(
+            self,
+            status=status,
+            finished_at=at,
+            counts=counts or {},
+            control_totals=control_totals or {},
+            message=message,
+        )
 
 
 def record_run(conn: Connection, run: PipelineRun) -> None:
