@@ -31,6 +31,13 @@ class Settings(BaseSettings):
     timezone: str = Field("Europe/Paris", alias="ECHEANCIER_TIMEZONE")
     policies: Path = Field(Path("policies"), alias="ECHEANCIER_POLICIES")
 
+    # Who mails come from and go to when they are not a customer's: finance's own
+    # reminders (tax deadlines, overdue refunds) and the From of every customer mail.
+    mail_from: str = Field("factures@example.com", alias="ECHEANCIER_MAIL_FROM")
+    finance_email: str = Field("finance@example.com", alias="ECHEANCIER_FINANCE_EMAIL")
+    # The shop's customer portal: "pay now" / "update your card" links are built on it.
+    portal_url: str = Field("https://shop.example.com/account", alias="ECHEANCIER_PORTAL_URL")
+
     @field_validator("policies")
     @classmethod
     def _shipped_policies(cls, folder: Path) -> Path:

@@ -422,3 +422,7 @@ FACT_TABLES = (
     payout_lines,
     shipments,
 )
+
+# Output tables of the acting flows live in their own modules on the same ``metadata``;
+# importing them here makes ``warehouse.tables.metadata`` the whole schema.
+from warehouse import kpi_tables, outbox_tables, tax_tables  # noqa: E402, F401
