@@ -159,4 +159,7 @@ def describe(result: object) -> str:
         return recon_text(result)
     if isinstance(result, SyncReport):
         return text(result)
+    own_text = getattr(result, "text", None)
+    if callable(own_text):  # the acting flows' reports say themselves what they did
+        return str(own_text())
     return str(result)

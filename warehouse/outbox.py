@@ -20,13 +20,16 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Connection, and_, select, update
 
+from domain.notice import Notice
 from warehouse.outbox_tables import notifications
+
+__all__ = ["EnqueueResult", "Notice", "cancel_pending", "enqueue", "key_id"]
 
 #: Rows still waiting in the outbox: a cancellation may withdraw them.
 PENDING = ("planned", "queued")
@@ -35,30 +38,6 @@ PENDING = ("planned", "queued")
 def key_id(dedupe_key: str) -> str:
     """The 32-hex id of a decision key (``notification_id``, ``action_id``)."""
     return hashlib.blake2b(dedupe_key.encode(), digest_size=16).hexdigest()
-
-
-@dataclass(frozen=True)
-class Notice:
-    """One decision to write to someone, as the deciding flow hands it to the outbox.
-
-    ``context`` holds the template's variables (JSON-serialisable; dates become ISO
-    strings) and never the recipient's address: the sender looks that up at send time.
-    """
-
-    dedupe_key: str
-    kind: str
-    template: str
-    locale: str
-    planned_for: date
-    context: Mapping[str, Any] = field(default_factory=dict)
-    audience: str = "customer"
-    stage: str | None = None
-    customer_id: str | None = None
-    invoice_id: str | None = None
-    subscription_id: str | None = None
-    payment_id: str | None = None
-    tracking_id: str | None = None
-    send_after: datetime | None = None
 
 
 @dataclass(frozen=True)
