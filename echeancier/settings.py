@@ -37,6 +37,8 @@ class Settings(BaseSettings):
     finance_email: str = Field("finance@example.com", alias="ECHEANCIER_FINANCE_EMAIL")
     # The shop's customer portal: "pay now" / "update your card" links are built on it.
     portal_url: str = Field("https://shop.example.com/account", alias="ECHEANCIER_PORTAL_URL")
+    # Where files for people are written: tax returns (CSV/XLSX), the finance report.
+    reports_dir: Path = Field(Path("var/reports"), alias="ECHEANCIER_REPORTS")
 
     @field_validator("policies")
     @classmethod
