@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import copy
 import http.client
+import json
 import logging
 import socket
 import time
@@ -138,6 +139,25 @@ class SendGridConnector:
         return SendResult(
             "sent", message_id=headers.get("x-message-id"), http_status=response.status_code
         )
+
+    def find_sent(self, custom_arg: str, value: str) -> list[str] | None:
+        """Message ids SendGrid's Email Activity feed holds for mails sent with
+        ``custom_args[custom_arg] == value``; ``None`` when the feed cannot be asked (an
+        HTTP error, no answer). This is how an ``unknown`` send is resolved: found means
+        it left; an empty list after the feed's delay means it never arrived."""
+        query = f"unique_args['{custom_arg}']=\"{value}\""
+        self._limiter.acquire()
+        try:
+            response = self._client.client.messages.get(
+                query_params={"query": query, "limit": 10}, timeout=self.timeout
+            )
+        except (http_errors.HTTPError, urllib.error.URLError, OSError, http.client.HTTPException):
+            return None
+        try:
+            body = json.loads(response.body or b"{}")
+        except ValueError:
+            return None
+        return [str(m["msg_id"]).split(".")[0] for m in body.get("messages") or []]
 
     def _http_failure(self, exc: http_errors.HTTPError) -> SendResult:
         status = int(exc.status_code)

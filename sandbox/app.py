@@ -116,6 +116,9 @@ class Sandbox:
         else:
             response = provider.authenticate(request) or self._handle(provider, request)
         self._record(request, provider_name, response.status_code, started)
+        if decision.lose_answer:  # done, but the client never hears of it
+            _drop(environ)
+            return []
         return response(environ, start_response)
 
     def _handle(self, provider: Provider, request: Request) -> Response:

@@ -9,6 +9,9 @@ Tests and benchmarks drive these through ``POST /__sandbox/faults``:
 - ``{"provider": "stripe", "latency_ms": 100}``: every request waits 100 ms;
 - ``{"provider": "aftership", "drop": 2}``: the next 2 connections are closed
   without an answer;
+- ``{"provider": "sendgrid", "lose_answer": 1}``: the next request is carried out (a mail
+  accepted, a payment retried) and then its connection is closed before the answer: the
+  client cannot tell whether it happened (a timeout after the request left);
 - ``{"provider": "stripe", "rate_limit": 25}``: more than 25 requests in any
   second are answered 429 exactly as the provider does.
 
@@ -35,6 +38,7 @@ class Fault:
     probability: float | None = None
     latency_ms: int = 0
     drop: bool = False
+    lose_answer: bool = False
     path: str = ""
 
     def matches(self, provider: str, path: str) -> bool:
@@ -48,6 +52,7 @@ class Decision:
     latency_s: float = 0.0
     status: int | None = None
     drop: bool = False
+    lose_answer: bool = False
     retry_after_s: float | None = None
 
 
@@ -95,6 +100,15 @@ class FaultPlan:
                         self._buckets.pop(name, None)
                     else:
                         self._buckets[name] = TokenBucket(float(rate))
+            if "lose_answer" in spec:
+                self._faults.append(
+                    Fault(
+                        provider=provider,
+                        count=int(spec["lose_answer"]),
+                        lose_answer=True,
+                        path=str(spec.get("path", "")),
+                    )
+                )
             if any(k in spec for k in ("status", "latency_ms", "drop")):
                 drop = spec.get("drop")
                 self._faults.append(
@@ -132,20 +146,22 @@ class FaultPlan:
                 if not fault.matches(provider, path):
                     continue
                 decision.latency_s += fault.latency_ms / 1000
-                if fault.status is None and not fault.drop:
+                if fault.status is None and not fault.drop and not fault.lose_answer:
                     continue
-                if decision.status is not None or decision.drop:
+                if decision.status is not None or decision.drop or decision.lose_answer:
                     continue
                 if fault.probability is not None and self._random.random() >= fault.probability:
                     continue
                 decision.status = fault.status
                 decision.drop = fault.drop
+                decision.lose_answer = fault.lose_answer
                 if fault.count is not None:
                     fault.count -= 1
                     if fault.count <= 0:
                         self._faults.remove(fault)
             bucket = self._buckets.get(provider)
             if bucket is not None and decision.status is None and not decision.drop:
+                # (a lost answer still counts against the rate limit: the request happened)
                 wait = bucket.take()
                 if wait is not None:
                     decision.status = 429

@@ -159,6 +159,41 @@ def validate(body: dict[str, Any]) -> list[dict[str, Any]]:
     return found
 
 
+_QUERY = re.compile(
+    r"(?P<field>msg_id|to_email|subject|unique_args\['(?P<arg>[^']+)'\])"
+    r'\s*=\s*"(?P<value>[^"]*)"'
+)
+
+
+def _activity_row(record: dict[str, Any]) -> dict[str, Any]:
+    body = record["body"]
+    to = ((body.get("personalizations") or [{}])[0].get("to") or [{}])[0].get("email")
+    return {
+        "from_email": (body.get("from") or {}).get("email"),
+        "msg_id": f"{record['message_id']}.filterdrecv-0",
+        "subject": body.get("subject") or "",
+        "to_email": to,
+        "status": "delivered",
+        "opens_count": 0,
+        "clicks_count": 0,
+        "last_event_time": record["received_at"],
+    }
+
+
+def _activity_matches(record: dict[str, Any], row: dict[str, Any], wanted: re.Match[str]) -> bool:
+    value = wanted["value"]
+    if wanted["arg"] is not None:
+        body = record["body"]
+        args = dict(body.get("custom_args") or {})
+        for person in body.get("personalizations") or []:
+            args.update(person.get("custom_args") or {})
+        return str(args.get(wanted["arg"])) == value
+    field_name = wanted["field"]
+    if field_name == "msg_id":
+        return str(row["msg_id"]).startswith(value)
+    return str(row[field_name]) == value
+
+
 class SendGridAPI:
     """The ``Provider`` for SendGrid: ``Bearer SG.…`` keys, mail/send, its error bodies."""
 
@@ -196,6 +231,8 @@ class SendGridAPI:
         return _errors_response(status, "Bad Request")
 
     def handle(self, request: Request) -> Response:
+        if request.path.rstrip("/") == "/v3/messages" and request.method == "GET":
+            return self._activity(request)
         if request.path.rstrip("/") != "/v3/mail/send":
             return _errors_response(404, "not found")
         if request.method != "POST":
@@ -225,6 +262,32 @@ class SendGridAPI:
                 }
             )
         return Response(b"", status=202, headers={"X-Message-Id": message_id})
+
+    def _activity(self, request: Request) -> Response:
+        """``GET /v3/messages``, the Email Activity feed: the most recent messages first,
+        filtered by one ``query`` clause — ``msg_id``, ``to_email``, ``subject`` or
+        ``unique_args['name']`` (the v3 ``custom_args``) ``="value"``."""
+        try:
+            limit = int(request.args.get("limit", "10"))
+        except ValueError:
+            return _errors_response(400, "limit must be an integer")
+        if not 1 <= limit <= 1000:
+            return _errors_response(400, "limit must be between 1 and 1000")
+        query = request.args.get("query", "").strip()
+        wanted = _QUERY.fullmatch(query) if query else None
+        if query and wanted is None:
+            return _errors_response(400, "invalid query")
+        with self.state.lock:
+            records = list(reversed(self.state.mail))
+        found = []
+        for record in records:
+            row = _activity_row(record)
+            if wanted is not None and not _activity_matches(record, row, wanted):
+                continue
+            found.append(row)
+            if len(found) >= limit:
+                break
+        return json_response({"messages": found})
 
     def _message_id(self, n: int) -> str:
         """A 22-character id like SendGrid's, stable for a seed and a position in the log."""

@@ -117,3 +117,23 @@ def test_the_sdk_debug_log_never_shows_the_key_or_the_address(
     assert caplog.records  # the SDK did log the request...
     assert KEY not in caplog.text  # ...but not its headers
     assert "jane@example.com" not in caplog.text  # ...nor its payload
+
+
+def test_a_lost_answer_is_unknown_and_the_activity_feed_finds_the_mail(
+    sandbox: RunningSandbox, sg: SendGridConnector
+) -> None:
+    fault(sandbox, provider="sendgrid", lose_answer=1)
+
+    result = sg.send(_mail())
+
+    assert result.status == "unknown"  # SendGrid took it, the answer never came back
+    (message,) = _messages(sandbox)
+    assert sg.find_sent("outbox_id", "dunning:in_1:2") == [message["message_id"]]
+    assert sg.find_sent("outbox_id", "dunning:in_9:2") == []
+
+
+def test_the_activity_feed_cannot_be_asked_is_none(
+    sandbox: RunningSandbox, sg: SendGridConnector
+) -> None:
+    fault(sandbox, provider="sendgrid", status=503)
+    assert sg.find_sent("outbox_id", "dunning:in_1:2") is None

@@ -228,3 +228,34 @@ def test_an_unknown_path_is_the_sdks_not_found(sg: SendGridAPIClient) -> None:
         sg.client.mail.nowhere.post(request_body=valid_body())
     assert caught.value.status_code == 404
     assert caught.value.to_dict["errors"][0]["field"] is None
+
+
+def test_the_activity_feed_filters_by_custom_arg_newest_first(
+    sandbox: RunningSandbox, sg: SendGridAPIClient
+) -> None:
+    sg.send(dunning_mail("in_1"))
+    sg.send(dunning_mail("in_2"))
+    sg.send(dunning_mail("in_1"))
+
+    feed = sg.client.messages.get(
+        query_params={"query": "unique_args['outbox_id']=\"dunning:in_1:2\"", "limit": 10}
+    )
+    found = __import__("json").loads(feed.body)["messages"]
+
+    ids = [m["message_id"] for m in messages(sandbox)]
+    assert [m["msg_id"].split(".")[0] for m in found] == [ids[2], ids[0]]
+    assert set(found[0]) == {
+        "from_email", "msg_id", "subject", "to_email", "status",
+        "opens_count", "clicks_count", "last_event_time",
+    }  # fmt: skip
+
+
+def test_the_activity_feed_rejects_a_query_it_cannot_read(sandbox: RunningSandbox) -> None:
+    answer = requests.get(
+        sandbox.url + "/v3/messages",
+        params={"query": "nonsense"},
+        headers={"Authorization": "Bearer SG.test.key"},
+        timeout=5,
+    )
+    assert answer.status_code == 400
+    assert answer.json()["errors"]
