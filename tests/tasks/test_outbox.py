@@ -1,0 +1,247 @@
+"""The outbox sender over the SendGrid SDK and the sandbox: once, never twice.
+
+Each test queues notices in a real warehouse (SQLite and PostgreSQL), runs the sender
+against the sandbox over HTTP and reads what SendGrid received from the sandbox's log.
+Templates are mapped to SendGrid dynamic template ids here (policies/templates.yaml in
+a temporary policies folder), so these tests are about delivery, not wording.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from sqlalchemy import Engine, select, update
+
+from connectors.sendgrid import SendGridConnector
+from domain.notice import Notice
+from echeancier.settings import Settings
+from sandbox.server import RunningSandbox, start
+from sandbox.store import Store
+from tasks.outbox import UNKNOWN_GRACE, claim, deliver
+from warehouse.outbox import enqueue
+from warehouse.outbox_tables import notifications
+from warehouse.tables import customers
+
+NOW = datetime(2026, 11, 26, 9, 30, tzinfo=UTC)
+AS_OF = date(2026, 11, 26)
+
+
+@pytest.fixture
+def sandbox(tmp_path: Path) -> Iterator[RunningSandbox]:
+    with start(Store.open(tmp_path / "sandbox.db")) as running:
+        yield running
+
+
+@pytest.fixture
+def settings(
+    sandbox: RunningSandbox, engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Settings:
+    policies = tmp_path / "policies"
+    policies.mkdir()
+    (policies / "templates.yaml").write_text(
+        "sendgrid_templates:\n  dunning_reminder_1:\n    fr: d-fr-1\n    en: d-en-1\n"
+    )
+    for name, value in sandbox.env().items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("DATABASE_URL", engine.url.render_as_string(hide_password=False))
+    monkeypatch.setenv("ECHEANCIER_POLICIES", str(policies))
+    monkeypatch.setenv("ECHEANCIER_FINANCE_EMAIL", "compta@shop.example")
+    with engine.begin() as conn:
+        conn.execute(
+            customers.insert(),
+            [
+                _customer("cus_A", "jeanne@example.fr", "Jeanne Martin"),
+                _customer("cus_B", None, "Sans Adresse"),
+            ],
+        )
+    return Settings()
+
+
+def _customer(customer_id: str, email: str | None, name: str) -> dict[str, Any]:
+    return {
+        "customer_id": customer_id,
+        "provider": "stripe",
+        "email": email,
+        "name": name,
+        "country": "FR",
+        "locale": "fr",
+        "is_business": False,
+        "source_version": 1,
+        "row_hash": "x",
+        "synced_at": NOW,
+    }
+
+
+def _notice(key: str, customer: str = "cus_A", **extra: Any) -> Notice:
+    return Notice(
+        dedupe_key=key,
+        kind="dunning",
+        template="dunning_reminder_1",
+        locale="fr",
+        planned_for=AS_OF,
+        context={"invoice_number": "F-1", "amount": 4990, "currency": "EUR"},
+        customer_id=customer,
+        **extra,
+    )
+
+
+def _queue(engine: Engine, *notices: Notice) -> None:
+    with engine.begin() as conn:
+        enqueue(conn, notices, as_of=AS_OF, now=NOW)
+
+
+def _mails(sandbox: RunningSandbox) -> list[dict[str, Any]]:
+    return list(requests.get(sandbox.url + "/__sandbox/sendgrid/messages", timeout=5).json())
+
+
+def _statuses(engine: Engine) -> dict[str, str]:
+    with engine.connect() as conn:
+        rows = conn.execute(select(notifications.c.dedupe_key, notifications.c.status))
+        return {r.dedupe_key: r.status for r in rows}
+
+
+def _fault(sandbox: RunningSandbox, **spec: Any) -> None:
+    requests.post(sandbox.url + "/__sandbox/faults", json=spec, timeout=5).raise_for_status()
+
+
+def test_queued_notices_are_sent_once_with_their_outbox_id(
+    settings: Settings, engine: Engine, sandbox: RunningSandbox
+) -> None:
+    _queue(engine, _notice("dunning:in_1:reminder_1"), _notice("dunning:in_2:reminder_1"))
+
+    first = deliver(settings, NOW)
+    second = deliver(settings, NOW + timedelta(days=1))
+
+    assert first.as_dict() == {"sent": 2}
+    assert second.as_dict() == {}
+    mails = _mails(sandbox)
+    assert len(mails) == 2
+    body = mails[0]["body"]
+    assert body["template_id"] == "d-fr-1"
+    assert body["personalizations"][0]["to"] == [
+        {"email": "jeanne@example.fr", "name": "Jeanne Martin"}
+    ]
+    assert body["personalizations"][0]["dynamic_template_data"]["invoice_number"] == "F-1"
+    assert body["custom_args"]["notification_id"]
+    with engine.connect() as conn:
+        sent = conn.execute(select(notifications)).mappings().all()
+    assert {r["provider_message_id"] for r in sent} == {m["message_id"] for m in mails}
+    assert all(r["status"] == "sent" and r["sent_at"] == NOW for r in sent)
+
+
+def test_nothing_goes_out_before_the_send_window_opens(
+    settings: Settings, engine: Engine, sandbox: RunningSandbox
+) -> None:
+    opens = NOW + timedelta(hours=2)
+    _queue(engine, _notice("dunning:in_1:reminder_1", send_after=opens))
+
+    assert deliver(settings, NOW).as_dict() == {}
+    assert _mails(sandbox) == []
+    assert deliver(settings, opens).as_dict() == {"sent": 1}
+
+
+def test_a_429_reschedules_after_retry_after_then_sends(
+    settings: Settings, engine: Engine, sandbox: RunningSandbox
+) -> None:
+    _queue(engine, _notice("dunning:in_1:reminder_1"))
+    _fault(sandbox, provider="sendgrid", status=429, count=1)
+
+    assert deliver(settings, NOW).as_dict() == {"rescheduled": 1}
+    with engine.connect() as conn:
+        row = conn.execute(select(notifications)).mappings().one()
+    assert row["status"] == "queued"
+    assert row["next_attempt_at"] > NOW
+    assert deliver(settings, NOW).as_dict() == {}  # not before its time
+    assert deliver(settings, row["next_attempt_at"]).as_dict() == {"sent": 1}
+    assert len(_mails(sandbox)) == 1
+
+
+def test_a_lost_answer_is_never_resent_blindly_and_is_resolved_from_the_feed(
+    settings: Settings, engine: Engine, sandbox: RunningSandbox
+) -> None:
+    _queue(engine, _notice("dunning:in_1:reminder_1"))
+    _fault(sandbox, provider="sendgrid", lose_answer=1)
+
+    assert deliver(settings, NOW).as_dict() == {"unknown": 1}
+    assert deliver(settings, NOW + timedelta(minutes=1)).as_dict() == {}  # feed not ready
+    later = deliver(settings, NOW + UNKNOWN_GRACE + timedelta(minutes=1))
+
+    assert later.as_dict() == {"resolved_sent": 1}
+    (mail,) = _mails(sandbox)
+    with engine.connect() as conn:
+        row = conn.execute(select(notifications)).mappings().one()
+    assert (row["status"], row["provider_message_id"]) == ("sent", mail["message_id"])
+
+
+def test_a_crash_after_the_claim_sends_at_most_once(
+    settings: Settings, engine: Engine, sandbox: RunningSandbox
+) -> None:
+    _queue(engine, _notice("dunning:in_1:reminder_1"), _notice("dunning:in_2:reminder_1"))
+    claimed = {r["dedupe_key"]: r for r in claim(engine, NOW, None, 10)}
+    # The run sent in_1 and died before recording it; it never got to in_2.
+    sender = SendGridConnector(settings.sendgrid_api_key.get_secret_value(), sandbox.url)
+    body = {
+        "personalizations": [{"to": [{"email": "jeanne@example.fr"}]}],
+        "from": {"email": "factures@example.com"},
+        "template_id": "d-fr-1",
+        "custom_args": {"notification_id": claimed["dunning:in_1:reminder_1"]["notification_id"]},
+    }
+    assert sender.send(body).status == "sent"
+
+    rerun = deliver(settings, NOW + timedelta(minutes=5))
+    assert rerun.as_dict() == {"interrupted": 2}
+    assert _statuses(engine) == {
+        "dunning:in_1:reminder_1": "unknown",
+        "dunning:in_2:reminder_1": "unknown",
+    }
+    settled = deliver(settings, NOW + UNKNOWN_GRACE + timedelta(minutes=10))
+
+    assert settled.as_dict() == {"resolved_requeued": 1, "resolved_sent": 1, "sent": 1}
+    mails = _mails(sandbox)
+    ids = sorted(m["body"]["custom_args"]["notification_id"] for m in mails)
+    assert ids == sorted(r["notification_id"] for r in claimed.values())  # each exactly once
+
+
+def test_finance_notices_go_to_the_finance_address_and_no_address_is_a_failure(
+    settings: Settings, engine: Engine, sandbox: RunningSandbox
+) -> None:
+    finance = Notice(
+        dedupe_key="tax_deadline:OSS:2026-Q3:10",
+        kind="tax_deadline",
+        template="dunning_reminder_1",
+        locale="fr",
+        planned_for=AS_OF,
+        audience="finance",
+    )
+    _queue(engine, finance, _notice("dunning:in_3:reminder_1", customer="cus_B"))
+
+    assert deliver(settings, NOW).as_dict() == {"failed": 1, "sent": 1}
+    (mail,) = _mails(sandbox)
+    assert mail["body"]["personalizations"][0]["to"] == [{"email": "compta@shop.example"}]
+    with engine.connect() as conn:
+        failed = (
+            conn.execute(select(notifications).where(notifications.c.status == "failed"))
+            .mappings()
+            .one()
+        )
+    assert failed["last_error"] == "the customer has no e-mail address on file"
+
+
+def test_a_refusal_is_failed_with_the_reason_and_without_the_address(
+    settings: Settings, engine: Engine, sandbox: RunningSandbox
+) -> None:
+    _queue(engine, _notice("dunning:in_1:reminder_1"))
+    with engine.begin() as conn:
+        conn.execute(update(customers).values(email="not-an-address"))
+
+    assert deliver(settings, NOW).as_dict() == {"failed": 1}
+    with engine.connect() as conn:
+        row = conn.execute(select(notifications)).mappings().one()
+    assert "valid address" in row["last_error"]
+    assert "not-an-address" not in row["last_error"]
+    assert _mails(sandbox) == []
