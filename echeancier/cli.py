@@ -14,6 +14,7 @@ from typing import Annotated
 
 import typer
 
+from echeancier.dunning_cli import dunning_app
 from echeancier.sandbox_cli import SIZES, open_scenario, open_state, parse_clock, today_in
 
 # The AfterShip SDK trips a deprecation warning inside httpx on every call; users can't act on it.
@@ -30,6 +31,7 @@ db_app = typer.Typer(help="The warehouse database (DATABASE_URL).")
 app.add_typer(db_app, name="db")
 run_app = typer.Typer(help="Run a flow now, in this process, for a business date.")
 app.add_typer(run_app, name="run")
+app.add_typer(dunning_app, name="dunning")
 
 
 @db_app.command("upgrade")
@@ -69,6 +71,12 @@ def run_nightly(as_of: AsOf = None, dry_run: DryRun = False) -> None:
 def run_reconcile(as_of: AsOf = None, dry_run: DryRun = False) -> None:
     """Match payments, invoices, payouts, parcels and refunds; update the exception register."""
     _run("reconcile", as_of, dry_run)
+
+
+@run_app.command("dunning")
+def run_dunning(as_of: AsOf = None, dry_run: DryRun = False) -> None:
+    """Reminders, payment retries and escalation for overdue invoices and failed payments."""
+    _run("dunning", as_of, dry_run)
 
 
 @run_app.command("sync")

@@ -3,6 +3,7 @@ exit 0 when the flow run completed and non-zero (reason on stderr) when it faile
 
 from __future__ import annotations
 
+import inspect
 import os
 import sys
 from collections.abc import Callable
@@ -14,6 +15,7 @@ FLOWS: dict[str, str] = {
     "nightly": "flows.nightly:nightly",
     "sync": "flows.sync:sync",
     "reconcile": "flows.reconcile:reconcile",
+    "dunning": "flows.dunning:dunning",
 }
 
 
@@ -45,12 +47,13 @@ def run_flow(name: str, *, as_of: date | None, dry_run: bool) -> int:
     prefect_defaults()
     settings = load_settings()
     upgrade_database(settings.database_url)
+    flow = _flow(name)
     parameters: dict[str, Any] = {"as_of": as_of}
-    if name == "nightly":
+    if "dry_run" in inspect.signature(flow.fn).parameters:
         parameters["dry_run"] = dry_run
     elif dry_run:
         print(f"# {name} sends and charges nothing: --dry-run changes nothing", file=sys.stderr)
-    state = _flow(name)(**parameters, return_state=True)
+    state = flow(**parameters, return_state=True)
     if not state.is_completed():
         reason = state.message or state.name
         try:
