@@ -9,7 +9,7 @@ Pure formatting of a sync report (no I/O). Example: a first night on the small s
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from domain.quality import GateResult
@@ -24,6 +24,9 @@ class NightlyReport:
     sync: SyncReport
     gate: GateResult
     reconcile: ReconReport
+    # The flows launched after the gate (dunning, notices, tax, KPIs), by flow name:
+    # their own reports (each has ``text()``), in the order they ran.
+    downstream: dict[str, Any] = field(default_factory=dict)
 
 
 STREAM_COLUMNS = ("pulled", "inserted", "updated", "unchanged", "stale", "quarantined")
@@ -134,8 +137,15 @@ def recon_text(report: ReconReport) -> str:
     return "\n".join(lines)
 
 
+def _own_text(result: object) -> str:
+    own_text = getattr(result, "text", None)
+    return str(own_text()) if callable(own_text) else str(result)
+
+
 def nightly_text(report: NightlyReport) -> str:
-    return "\n\n".join([text(report.sync), gate_text(report.gate), recon_text(report.reconcile)])
+    parts = [text(report.sync), gate_text(report.gate), recon_text(report.reconcile)]
+    parts += [_own_text(result) for result in report.downstream.values()]
+    return "\n\n".join(parts)
 
 
 def nightly_markdown(report: NightlyReport) -> str:
@@ -147,6 +157,10 @@ def nightly_markdown(report: NightlyReport) -> str:
             gate_text(report.gate).replace("\n  ", "\n- ") + "\n",
             "## Reconciliation\n",
             recon_text(report.reconcile).replace("\n  ", "\n- ") + "\n",
+            *(
+                f"## {name}\n\n```\n{_own_text(result)}\n```\n"
+                for name, result in report.downstream.items()
+            ),
         ]
     )
 
@@ -159,7 +173,4 @@ def describe(result: object) -> str:
         return recon_text(result)
     if isinstance(result, SyncReport):
         return text(result)
-    own_text = getattr(result, "text", None)
-    if callable(own_text):  # the acting flows' reports say themselves what they did
-        return str(own_text())
-    return str(result)
+    return _own_text(result)  # the acting flows' reports say themselves what they did
