@@ -1,0 +1,212 @@
+"""Recovery analytics (table ``dunning_recovery``): what failed, and what came back.
+
+Every failure is counted once, in the month it happened — recoveries are credited to
+the month of the failure, not of the payment:
+
+- an invoice fails on the day its first payment fails, or the day after its due date
+  when it was not paid by then (void and draft invoices are left out);
+- a collection without invoice (GoCardless) fails on the day it failed; one that a
+  retry has since collected is known from the dunning ledger.
+
+It is **recovered** when it was paid since (invoice ``paid``, a succeeded payment
+linked to it, the failed debit now collected, or a later success on the same
+subscription), on or before ``as_of``. Each failure is grouped by the last dunning
+**stage** reached before recovery (``none`` if none) and by **channel**: ``retry``
+when one of our payment retries collected it (a retry done on the day of the
+recovery, or up to 7 days before for a direct debit, which takes days to confirm),
+``reminder`` when it was paid after an action of ours otherwise, ``none`` when it was
+paid before any action, ``open`` while not recovered. Time to recovery is bucketed
+0–7, 8–30 and over 30 days.
+
+Example: invoice ``in_1`` (49,90 €) fails on 30 October, gets ``reminder_1`` on
+31 October and is paid on 3 November: it counts in ``2026-10``, stage ``reminder_1``,
+channel ``reminder``, recovered within 7 days.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
+
+import pandas as pd
+
+from domain.dunning import items as owed
+from domain.dunning.inputs import DunningInputs, day, local_day, text, whole
+from domain.dunning.ladder import TAKEN
+
+RECOVERY_COLUMNS = (
+    "failure_month",
+    "provider",
+    "stage",
+    "channel",
+    "currency",
+    "failed_count",
+    "failed_amount",
+    "recovered_count",
+    "recovered_amount",
+    "recovery_rate",
+    "recovered_within_7d",
+    "recovered_within_30d",
+    "recovered_after_30d",
+    "as_of",
+)
+RETRY_WINDOW_DAYS = {"stripe": 1, "gocardless": 7}
+KEY = ["failure_month", "provider", "stage", "channel", "currency"]
+
+
+def recovery(inputs: DunningInputs, as_of: date, *, timezone: str = "Europe/Paris") -> pd.DataFrame:
+    """``dunning_recovery`` rows as of ``as_of`` (see the module docstring)."""
+    night = pd.Timestamp(as_of)
+    pay = owed.payments(inputs, timezone)
+    ledger = _ledger(inputs, night)
+    failures = pd.concat([_invoices(inputs, pay, timezone), _collections(pay, ledger)])
+    failures = failures[failures["failed_on"].notna() & (failures["failed_on"] <= night)]
+    failures = failures.drop_duplicates("item_id").reset_index(drop=True)
+    recovered_on = failures["recovered_on"].where(failures["recovered_on"] <= night)
+    failures["recovered_on"] = recovered_on
+    failures = _stage_and_channel(failures, ledger)
+    return _grouped(failures, as_of)
+
+
+def _ledger(inputs: DunningInputs, night: pd.Timestamp) -> pd.DataFrame:
+    history = inputs.table("history")
+    key = text(history["dedupe_key"]).str.slice(len("dunning:"))
+    parts = key.str.rsplit(":", n=2, expand=True)
+    if parts.shape[1] < 3:
+        parts = pd.DataFrame(columns=[0, 1, 2], index=history.index, dtype="string")
+    out = pd.DataFrame(
+        {
+            "item_id": parts[0].astype("string"),
+            "stage": text(history["stage"]).fillna(parts[1].astype("string")),
+            "action": text(history["action"]).fillna(parts[2].astype("string")),
+            "as_of": day(history["as_of"]),
+            "days_overdue": whole(history["days_overdue"]),
+            "status": text(history["status"]),
+        }
+    )
+    keep = out["status"].isin(TAKEN) & (out["as_of"] <= night).fillna(False)
+    return out[keep.astype(bool)].reset_index(drop=True)
+
+
+def _invoices(inputs: DunningInputs, pay: pd.DataFrame, tz: str) -> pd.DataFrame:
+    inv = inputs.table("invoices").drop_duplicates("invoice_id", keep="last")
+    inv = inv[~text(inv["status"]).isin(["void", "draft"]).fillna(True).astype(bool)]
+    ids = text(inv["invoice_id"])
+    linked = pay[pay["invoice_id"].notna()]
+    first_failure = linked[linked["status"].isin(owed.FAILED)].groupby("invoice_id")["day"].min()
+    paid_on = local_day(inv["paid_at"], tz)
+    due = day(inv["due_on"])
+    late = due.notna() & (paid_on.isna() | (paid_on > due))
+    overdue = (due + pd.Timedelta(days=1)).where(late)
+    failed_on = pd.concat([ids.map(first_failure), overdue], axis=1).min(axis=1)
+    paid_pay = linked[linked["status"].isin(owed.PAID)].groupby("invoice_id")["paid_day"].min()
+    settled = text(inv["status"]) == "paid"
+    recovered_on = paid_on.where(settled).fillna(ids.map(paid_pay))
+    amount = whole(inv["amount_due"]).fillna(whole(inv["total"]))
+    return pd.DataFrame(
+        {
+            "item_id": ids,
+            "kind": "invoice",
+            "provider": text(inv["provider"]),
+            "currency": text(inv["currency"]).str.upper(),
+            "amount": amount,
+            "failed_on": failed_on.astype("datetime64[us]"),
+            "recovered_on": recovered_on.astype("datetime64[us]"),
+        }
+    )
+
+
+def _collections(pay: pd.DataFrame, ledger: pd.DataFrame) -> pd.DataFrame:
+    unbilled = pay["invoice_id"].isna() & (
+        (pay["provider"] == "gocardless") | pay["subscription_id"].notna()
+    )
+    rows = pay[unbilled]
+    # The due day the ledger saw (as_of - days_overdue) dates a failure since collected.
+    seen = ledger.assign(due=ledger["as_of"] - pd.to_timedelta(ledger["days_overdue"], unit="D"))
+    first_seen = seen.groupby("item_id")["due"].min()
+    failed_now = rows["status"].isin(owed.FAILED)
+    failed_on = rows["day"].where(failed_now).fillna(rows["payment_id"].map(first_seen))
+    ok = pay[pay["status"].isin(owed.PAID) & pay["subscription_id"].notna()]
+    later = rows[["payment_id", "subscription_id", "currency", "created_at"]].merge(
+        ok[["subscription_id", "currency", "created_at", "paid_day"]],
+        on=["subscription_id", "currency"],
+        suffixes=("", "_ok"),
+    )
+    later = later[later["created_at_ok"] > later["created_at"]]
+    by_later = later.groupby("payment_id")["paid_day"].min()
+    recovered_on = rows["paid_day"].where(rows["status"].isin(owed.PAID))
+    recovered_on = recovered_on.fillna(rows["payment_id"].map(by_later))
+    return pd.DataFrame(
+        {
+            "item_id": rows["payment_id"],
+            "kind": "payment",
+            "provider": rows["provider"],
+            "currency": rows["currency"],
+            "amount": rows["amount"],
+            "failed_on": failed_on.astype("datetime64[us]"),
+            "recovered_on": recovered_on.where(failed_on.notna()).astype("datetime64[us]"),
+        }
+    )
+
+
+def _stage_and_channel(failures: pd.DataFrame, ledger: pd.DataFrame) -> pd.DataFrame:
+    out = failures.copy()
+    horizon = out.set_index("item_id")["recovered_on"]
+    acts = ledger.merge(out[["item_id"]], on="item_id")
+    limit = acts["item_id"].map(horizon)
+    acts = acts[limit.isna() | (acts["as_of"] <= limit)]
+    last = acts.sort_values(["as_of", "days_overdue"], kind="stable").drop_duplicates(
+        "item_id", keep="last"
+    )
+    out["stage"] = out["item_id"].map(last.set_index("item_id")["stage"]).fillna("none")
+    retries = acts[(acts["action"] == "retry_payment") & (acts["status"] == "done")]
+    last_retry = retries.groupby("item_id")["as_of"].max()
+    window = out["provider"].map(RETRY_WINDOW_DAYS).fillna(1)
+    gap = (out["recovered_on"] - out["item_id"].map(last_retry)).dt.days
+    by_retry = gap.ge(0).fillna(False) & gap.le(window).fillna(False)
+    recovered = out["recovered_on"].notna()
+    channel = pd.Series("open", index=out.index, dtype="string")
+    channel = channel.mask(recovered, "reminder")
+    channel = channel.mask(recovered & (out["stage"] == "none"), "none")
+    out["channel"] = channel.mask(recovered & by_retry.astype(bool), "retry")
+    ttr = (out["recovered_on"] - out["failed_on"]).dt.days
+    out["recovered"] = recovered
+    out["within_7d"] = recovered & ttr.le(7).fillna(False)
+    out["within_30d"] = recovered & ttr.gt(7).fillna(False) & ttr.le(30).fillna(False)
+    out["after_30d"] = recovered & ttr.gt(30).fillna(False)
+    return out
+
+
+def _grouped(failures: pd.DataFrame, as_of: date) -> pd.DataFrame:
+    if failures.empty:
+        return pd.DataFrame(columns=list(RECOVERY_COLUMNS))
+    frame = failures.assign(
+        failure_month=failures["failed_on"].dt.strftime("%Y-%m"),
+        recovered_amount=failures["amount"].where(failures["recovered"], 0),
+    )
+    grouped = frame.groupby(KEY, sort=True).agg(
+        failed_count=("item_id", "size"),
+        failed_amount=("amount", "sum"),
+        recovered_count=("recovered", "sum"),
+        recovered_amount=("recovered_amount", "sum"),
+        recovered_within_7d=("within_7d", "sum"),
+        recovered_within_30d=("within_30d", "sum"),
+        recovered_after_30d=("after_30d", "sum"),
+    )
+    out = grouped.reset_index()
+    for column in RECOVERY_COLUMNS[5:13]:
+        if column != "recovery_rate":
+            out[column] = out[column].astype("int64")
+    out["recovery_rate"] = [
+        _rate(int(got), int(lost))
+        for got, lost in zip(out["recovered_amount"], out["failed_amount"], strict=True)
+    ]
+    out["as_of"] = as_of
+    return out[list(RECOVERY_COLUMNS)]
+
+
+def _rate(recovered: int, failed: int) -> Decimal | None:
+    """``recovered / failed`` to 6 places (NULL when nothing failed)."""
+    if failed == 0:
+        return None
+    return (Decimal(recovered) / Decimal(failed)).quantize(Decimal("0.000001"), ROUND_HALF_UP)
