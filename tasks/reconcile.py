@@ -28,20 +28,20 @@ from warehouse.upsert import dialect_insert
 _CHUNK = 1000
 
 
-@task(name="load_recon_policy", cache_policy=NO_CACHE)
+@task(name="load_recon_policy", persist_result=True)  # Retry reuses it
 def load_recon_policy(settings: Settings) -> ReconPolicy:
     """``policies/reconciliation.yaml``, in the business time zone of the settings."""
     return replace(recon.load_policy(settings.policies), timezone=settings.timezone)
 
 
-@task(name="read_recon_frames", cache_policy=NO_CACHE)
+@task(name="read_recon_frames", persist_result=True)  # Retry reuses it
 def read_recon_frames(settings: Settings) -> Frames:
     """The columns the rules read, from every fact table they need."""
     with engine_for(settings.database_url).connect() as conn:
         return Frames(**{name: _read(conn, name, cols) for name, cols in recon.COLUMNS.items()})
 
 
-@task(name="find_recon_exceptions", cache_policy=NO_CACHE)
+@task(name="find_recon_exceptions", persist_result=True)  # Retry reuses it
 def find_recon_exceptions(frames: Frames, as_of: date, policy: ReconPolicy) -> pd.DataFrame:
     return recon.find_exceptions(frames, as_of, policy)
 

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from prefect import task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect.cache_policies import NO_CACHE
 
 from domain import summary
 from domain.summary import NightlyReport
 from domain.sync_plan import SyncReport
 
 
-@task(name="publish_sync_summary")
+@task(name="publish_sync_summary", cache_policy=NO_CACHE)
 def publish_sync_summary(report: SyncReport, flow: str = "nightly") -> None:
     """A markdown summary and a table of rows per stream, keyed so analysts see history."""
     create_markdown_artifact(
@@ -23,7 +24,7 @@ def publish_sync_summary(report: SyncReport, flow: str = "nightly") -> None:
     )
 
 
-@task(name="publish_nightly_summary")
+@task(name="publish_nightly_summary", cache_policy=NO_CACHE)
 def publish_nightly_summary(report: NightlyReport) -> None:
     """The nightly summary (sync, gate, register) and the rows per stream."""
     create_markdown_artifact(
