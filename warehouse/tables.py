@@ -128,6 +128,8 @@ subscriptions = Table(
     Column("card_exp_year", Integer),
     at("created_at"),
     *bookkeeping(),
+    Column("notice_days", Integer),
+    Column("contract", String(32)),
     iso_currency(),
     CheckConstraint("card_exp_month BETWEEN 1 AND 12", name="card_exp_month_range"),
     Index(None, "customer_id"),
@@ -425,4 +427,4 @@ FACT_TABLES = (
 
 # Output tables of the acting flows live in their own modules on the same ``metadata``;
 # importing them here makes ``warehouse.tables.metadata`` the whole schema.
-from warehouse import kpi_tables, outbox_tables, tax_tables  # noqa: E402, F401
+from warehouse import kpi_tables, notice_tables, outbox_tables, tax_tables  # noqa: E402, F401

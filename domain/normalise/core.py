@@ -95,6 +95,8 @@ def run(
     """
     versions = versions_for(source_version, len(objects))
     contexts = context if context is not None else [None] * len(objects)
+    # Columns added to a table after its first migration sit after ``source_version``.
+    at = spec.names.index("source_version")
     rows: list[Row] = []
     problems: list[Row] = []
     for n, (obj, version, extra) in enumerate(zip(objects, versions, contexts, strict=True)):
@@ -112,9 +114,9 @@ def run(
             problems.append((provider, object_type, name, reason, payload(obj)))
             continue
         if isinstance(made, list):
-            rows.extend((*r, version) for r in made)
+            rows.extend((*r[:at], version, *r[at:]) for r in made)
         else:
-            rows.append((*made, version))
+            rows.append((*made[:at], version, *made[at:]))
     return Normalised(frame(spec, rows, tz=tz), problem_frame(problems))
 
 

@@ -28,6 +28,7 @@ from domain.normalise import b2b
 from domain.normalise import fields as f
 from domain.normalise.core import DEFAULT_TZ, Normalised, Versions, run
 from domain.normalise.schema import CUSTOMERS, MANDATES, SUBSCRIPTIONS
+from domain.normalise.terms import contract_terms
 
 PROVIDER = "gocardless"
 MANDATE_STATUSES = frozenset(
@@ -183,6 +184,7 @@ def subscription_row(obj: f.Obj, mandates: Mapping[str, Any], tz: ZoneInfo) -> t
         None,
         None,
         f.instant(obj, "created_at"),
+        *contract_terms(obj),
     )
 
 

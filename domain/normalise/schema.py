@@ -39,7 +39,8 @@ def _spec(table: str, text: str) -> Spec:
     for item in text.split():
         name, _, kind = item.partition(":")
         pairs.append((name, kind or "str"))
-    pairs.append(("source_version", "version"))
+    if "source_version" not in (name for name, _ in pairs):  # later columns follow it
+        pairs.append(("source_version", "version"))
     return Spec(table, tuple(pairs))
 
 
@@ -58,7 +59,8 @@ SUBSCRIPTIONS = _spec(
     trial_end:time cancel_at_period_end:bool cancel_at:time canceled_at:time
     ended_at:time tacit_renewal:bool collection_method payment_method_type
     payment_method_id mandate_id mandate_status card_brand card_last4
-    card_exp_month:int card_exp_year:int created_at:time""",
+    card_exp_month:int card_exp_year:int created_at:time source_version:version
+    notice_days:int contract""",
 )
 
 INVOICES = _spec(

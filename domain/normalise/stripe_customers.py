@@ -6,7 +6,8 @@ items, not the subscription, so ``current_period_start/end`` come from
 ``unit_amount`` 1900, ``quantity`` 2, ``recurring {interval: "month"}`` and
 ``current_period_end`` 1782864000 gives ``amount`` 3800, ``interval`` ``month``,
 ``current_period_end`` 2026-07-01T00:00Z. ``metadata.tacit_renewal = "true"`` marks a
-contract renewed tacitly (Loi Chatel notices). The card expiry comes from the default
+contract renewed tacitly (Loi Chatel notices), with its ``notice_days`` and ``contract``
+(:mod:`domain.normalise.terms`). The card expiry comes from the default
 payment method when the caller passes a lookup of payment methods by id.
 """
 
@@ -19,6 +20,7 @@ from domain.normalise import b2b
 from domain.normalise import fields as f
 from domain.normalise.core import Normalised, Versions, run
 from domain.normalise.schema import CUSTOMERS, SUBSCRIPTIONS
+from domain.normalise.terms import contract_terms
 
 PROVIDER = "stripe"
 SUBSCRIPTION_STATUSES = frozenset(
@@ -157,6 +159,7 @@ def subscription_row(
         exp_month,
         exp_year,
         f.epoch(obj, "created"),
+        *contract_terms(obj),
     )
 
 
