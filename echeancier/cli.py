@@ -16,6 +16,7 @@ import typer
 
 from echeancier.dunning_cli import dunning_app
 from echeancier.sandbox_cli import SIZES, open_scenario, open_state, parse_clock, today_in
+from echeancier.tax_cli import tax_app
 
 # The AfterShip SDK trips a deprecation warning inside httpx on every call; users can't act on it.
 warnings.filterwarnings("ignore", message="URL.raw is deprecated", category=UserWarning)
@@ -32,6 +33,7 @@ app.add_typer(db_app, name="db")
 run_app = typer.Typer(help="Run a flow now, in this process, for a business date.")
 app.add_typer(run_app, name="run")
 app.add_typer(dunning_app, name="dunning")
+app.add_typer(tax_app, name="tax")
 
 
 @db_app.command("upgrade")
@@ -77,6 +79,12 @@ def run_reconcile(as_of: AsOf = None, dry_run: DryRun = False) -> None:
 def run_dunning(as_of: AsOf = None, dry_run: DryRun = False) -> None:
     """Reminders, payment retries and escalation for overdue invoices and failed payments."""
     _run("dunning", as_of, dry_run)
+
+
+@run_app.command("tax-report")
+def run_tax_report(as_of: AsOf = None, dry_run: DryRun = False) -> None:
+    """VAT lines, the OSS and CA3 returns and their files, deadlines and reminders."""
+    _run("tax-report", as_of, dry_run)
 
 
 @run_app.command("sync")

@@ -16,6 +16,7 @@ FLOWS: dict[str, str] = {
     "sync": "flows.sync:sync",
     "reconcile": "flows.reconcile:reconcile",
     "dunning": "flows.dunning:dunning",
+    "tax-report": "flows.tax_report:tax_report",
 }
 
 

@@ -153,6 +153,8 @@ def build_ledger(
 ) -> Ledger:
     """The open returns of ``as_of`` from the current lines and what was filed."""
     problems: list[Problem] = []
+    # The returns as of ``as_of``: an event dated later is not known yet on that day.
+    supply = supply[supply["tax_point_on"].map(lambda day: day <= as_of).astype(bool)]
     stored = {(r["regime"], r["period"]): r for r in deadlines.astype(object).to_dict("records")}
     filed = {k for k, r in stored.items() if r["status"] == "filed"}
     open_returns: list[ReturnKey] = []

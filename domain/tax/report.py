@@ -17,7 +17,9 @@ from datetime import date
 from typing import Any
 
 from domain.tax.amounts import major
+from domain.tax.ledger import Ledger
 from domain.tax.lines import Problem
+from domain.tax.reminders import Reminder
 from domain.tax.threshold import ThresholdYear
 
 
@@ -148,6 +150,50 @@ class TaxReport:
             if len(self.problems) > 50:
                 out.append(f"- … and {len(self.problems) - 50} more")
         return "\n".join(out) + "\n"
+
+
+def summarise(
+    run_id: str,
+    as_of: date,
+    dry_run: bool,
+    ledger: Ledger,
+    *,
+    threshold: list[ThresholdYear],
+    problems: list[Problem],
+    files: dict[str, list[str]],
+    reminders: list[Reminder],
+    reminders_new: int,
+    rows_written: dict[str, int],
+) -> TaxReport:
+    """The report of a run from its ledger and what the tasks did."""
+    summaries = []
+    for key in ledger.returns:
+        deadline = ledger.deadline_of(key)
+        summaries.append(
+            ReturnSummary(
+                regime=key.regime,
+                period=key.period,
+                due_on=deadline["due_on"],
+                status=deadline["status"],
+                vat_due=int(deadline["vat_due"]),
+                corrections=int(ledger.totals_of(key)["corrections"].sum()),
+                lines=int(deadline["lines"]),
+                provisional_fx=key in ledger.provisional_fx,
+                files=tuple(files.get(f"{key.regime} {key.period}", ())),
+            )
+        )
+    return TaxReport(
+        run_id=run_id,
+        as_of=as_of,
+        dry_run=dry_run,
+        returns=summaries,
+        filed=[f"{k.regime} {k.period}" for k in ledger.filed],
+        threshold=threshold,
+        problems=problems,
+        reminders=[(r.regime, r.period, r.days_before) for r in reminders],
+        reminders_new=reminders_new,
+        rows_written=rows_written,
+    )
 
 
 def _eur(cents: int) -> str:

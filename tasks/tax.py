@@ -1,0 +1,344 @@
+"""Tax tasks: read the facts, compute the returns, store them, remind, write the files.
+
+Thin wrappers: the rules are ``domain.tax``; here frames move in and out of the
+warehouse. A return is stored in one transaction that first re-reads the deadlines
+(locked on PostgreSQL): a return finance marked ``filed`` in the meantime is never
+overwritten. Writes are differences: a second run for the same ``as_of`` writes no row
+and no file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from prefect import task
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect.cache_policies import NO_CACHE
+from sqlalchemy import Connection, Table, and_, delete, or_, select, tuple_, update
+
+from domain.tax import (
+    Facts,
+    FxRate,
+    FxTable,
+    Ledger,
+    Problem,
+    TaxCalendar,
+    TaxReport,
+    VatRates,
+    build_ledger,
+    load_tax_calendar,
+    load_vat_rates,
+    supply_lines,
+)
+from domain.tax.ledger import DEADLINE_COLUMNS, VAT_LINE_COLUMNS
+from domain.tax.lines import COLUMNS
+from domain.tax.reminders import Reminder, due_reminders
+from domain.tax.sheets import (
+    DETAIL_HEADER,
+    RETURN_HEADER,
+    csv_bytes,
+    detail_rows,
+    file_stem,
+    return_rows,
+    xlsx_bytes,
+)
+from domain.tax.threshold import ThresholdYear, distance_sales, threshold_years
+from echeancier.settings import Settings
+from tasks.sync_common import engine_for
+from warehouse import tables
+from warehouse.outbox import enqueue
+from warehouse.state import PipelineRun, record_run
+from warehouse.tax_tables import oss_threshold, tax_deadlines, vat_lines, vat_returns
+from warehouse.upsert import dialect_insert
+
+_CHUNK = 500
+
+
+@dataclass
+class TaxInputs:
+    facts: Facts
+    fx: list[FxRate]
+    deadlines: pd.DataFrame
+    filed_lines: pd.DataFrame
+
+
+@dataclass
+class TaxComputation:
+    ledger: Ledger
+    threshold: list[ThresholdYear]
+    problems: list[Problem]
+
+
+@task(name="load_tax_policies", cache_policy=NO_CACHE)
+def load_tax_policies(settings: Settings) -> tuple[VatRates, TaxCalendar]:
+    """``policies/vat_rates.yaml`` and ``policies/tax_calendar.yaml``."""
+    return load_vat_rates(settings.policies), load_tax_calendar(settings.policies)
+
+
+@task(name="read_tax_inputs", cache_policy=NO_CACHE)
+def read_tax_inputs(settings: Settings) -> TaxInputs:
+    """The facts the VAT lines come from, the ECB rates, the deadlines and filed lines."""
+    with engine_for(settings.database_url).connect() as conn:
+        facts = Facts(**{name: _frame(conn, name, cols) for name, cols in COLUMNS.items()})
+        fx = [
+            FxRate(r.currency, r.day, r.rate)
+            for r in conn.execute(select(tables.metadata.tables["fx_rates"]))
+        ]
+        deadlines = _frame(conn, "tax_deadlines", DEADLINE_COLUMNS)
+        filed = select(tax_deadlines.c.regime, tax_deadlines.c.period).where(
+            tax_deadlines.c.status == "filed"
+        )
+        query = select(*(vat_lines.c[c] for c in VAT_LINE_COLUMNS)).where(
+            tuple_(vat_lines.c.regime, vat_lines.c.period).in_(filed)
+        )
+        filed_lines = pd.DataFrame(
+            [tuple(r) for r in conn.execute(query)], columns=list(VAT_LINE_COLUMNS)
+        )
+    return TaxInputs(facts, fx, deadlines, filed_lines)
+
+
+@task(name="compute_tax_returns", cache_policy=NO_CACHE)
+def compute_tax_returns(
+    inputs: TaxInputs, as_of: date, rates: VatRates, calendar: TaxCalendar, timezone: str
+) -> TaxComputation:
+    """VAT lines, the open returns with their corrections, and the OSS threshold."""
+    supply, problems = supply_lines(
+        inputs.facts, rates, seller_country=calendar.seller_country, timezone=timezone
+    )
+    fx = FxTable(inputs.fx)
+    ledger = build_ledger(
+        supply,
+        as_of=as_of,
+        calendar=calendar,
+        fx=fx,
+        deadlines=inputs.deadlines,
+        filed_lines=inputs.filed_lines,
+    )
+    sales = distance_sales(supply, fx, seller_country=calendar.seller_country)
+    threshold = threshold_years(sales, as_of=as_of, threshold=calendar.oss_threshold)
+    return TaxComputation(ledger, threshold, [*problems, *ledger.problems])
+
+
+@task(name="store_tax_returns", cache_policy=NO_CACHE)
+def store_tax_returns(settings: Settings, computed: TaxComputation) -> dict[str, int]:
+    """Write the open returns' lines, sums and deadlines, and the threshold; a return
+    filed since it was read is left alone (its computation is dropped)."""
+    ledger = computed.ledger
+    with engine_for(settings.database_url).begin() as conn:
+        keys = [(k.regime, k.period) for k in ledger.returns]
+        now_filed = _filed(conn, keys)
+        returns = [k for k in ledger.returns if (k.regime, k.period) not in now_filed]
+        scope = [(k.regime, k.period) for k in returns]
+        lines = _in_scope(ledger.lines, scope)
+        totals = _in_scope(ledger.totals, scope)
+        deadlines = _in_scope(ledger.deadlines, scope)
+        written = {
+            "vat_lines": _replace(conn, vat_lines, "vat_line_id", scope, _records(lines)),
+            "vat_returns": _replace(conn, vat_returns, "return_line_id", scope, _records(totals)),
+            "tax_deadlines": _merge_deadlines(conn, _records(deadlines)),
+            "oss_threshold": _merge_threshold(conn, computed.threshold),
+        }
+    return written
+
+
+@task(name="queue_tax_reminders", cache_policy=NO_CACHE)
+def queue_tax_reminders(
+    settings: Settings, calendar: TaxCalendar, as_of: date, now: datetime, dry_run: bool
+) -> tuple[list[Reminder], int]:
+    """Enqueue the reminders due on ``as_of`` and note them on their deadline, in one
+    transaction; returns the reminders due and how many were new (or promoted)."""
+    with engine_for(settings.database_url).begin() as conn:
+        rows = [
+            dict(r._mapping)
+            for r in conn.execute(select(tax_deadlines).where(tax_deadlines.c.status != "filed"))
+        ]
+        reminders = due_reminders(
+            rows, as_of=as_of, reminder_days=calendar.reminder_days, locale=calendar.finance_locale
+        )
+        new = 0
+        for reminder in reminders:
+            result = enqueue(conn, [reminder.notice], as_of=as_of, now=now, dry_run=dry_run)
+            if result.inserted + result.promoted and not dry_run:
+                new += 1
+                conn.execute(
+                    update(tax_deadlines)
+                    .where(
+                        tax_deadlines.c.regime == reminder.regime,
+                        tax_deadlines.c.period == reminder.period,
+                    )
+                    .values(reminded_on=as_of, reminder_days=reminder.days_before)
+                )
+            elif result.inserted and dry_run:
+                new += 1
+    return reminders, new
+
+
+@task(name="write_tax_files", cache_policy=NO_CACHE)
+def write_tax_files(settings: Settings, ledger: Ledger) -> dict[str, list[str]]:
+    """The CSV pair and the XLSX of each open return under ``reports_dir/tax``; a file
+    whose bytes did not change is not rewritten. Returns the file names per return."""
+    folder = Path(settings.reports_dir) / "tax"
+    folder.mkdir(parents=True, exist_ok=True)
+    out: dict[str, list[str]] = {}
+    for key in ledger.returns:
+        stem = file_stem(key)
+        totals, lines = ledger.totals_of(key), ledger.lines_of(key)
+        due_on = ledger.deadline_of(key)["due_on"]
+        files = {
+            f"{stem}.csv": csv_bytes(RETURN_HEADER, return_rows(totals)),
+            f"{stem}.detail.csv": csv_bytes(DETAIL_HEADER, detail_rows(lines)),
+            f"{stem}.xlsx": xlsx_bytes(
+                key, totals, lines, due_on=due_on, provisional_fx=key in ledger.provisional_fx
+            ),
+        }
+        for name, data in files.items():
+            path = folder / name
+            if not path.exists() or path.read_bytes() != data:
+                path.write_bytes(data)
+        out[f"{key.regime} {key.period}"] = sorted(files)
+    return out
+
+
+@task(name="publish_tax_artifacts", cache_policy=NO_CACHE)
+def publish_tax_artifacts(report: TaxReport) -> None:
+    """The markdown summary and a table of the open returns."""
+    create_markdown_artifact(key="tax-report-summary", markdown=report.markdown())
+    create_table_artifact(
+        key="tax-report-returns",
+        table=report.table() or [{"return": "none"}],
+        description=f"tax-report: open returns on {report.as_of}",
+    )
+
+
+@task(name="record_tax_run", cache_policy=NO_CACHE)
+def record_tax_run(settings: Settings, run: PipelineRun) -> None:
+    with engine_for(settings.database_url).begin() as conn:
+        record_run(conn, run)
+
+
+# -- the mechanics ---------------------------------------------------------------------
+
+
+def _frame(conn: Connection, name: str, columns: Iterable[str]) -> pd.DataFrame:
+    table = tables.metadata.tables[name]
+    names = list(columns)
+    rows = conn.execute(select(*(table.c[c] for c in names))).all()
+    return pd.DataFrame([tuple(r) for r in rows], columns=names)
+
+
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    return frame.astype(object).where(frame.notna(), None).to_dict("records")  # type: ignore[no-any-return]
+
+
+def _in_scope(frame: pd.DataFrame, scope: list[tuple[str, str]]) -> pd.DataFrame:
+    pairs = list(zip(frame["regime"], frame["period"], strict=True))
+    return frame[[pair in set(scope) for pair in pairs]]
+
+
+def _filed(conn: Connection, keys: list[tuple[str, str]]) -> set[tuple[str, str]]:
+    if not keys:
+        return set()
+    query = (
+        select(tax_deadlines.c.regime, tax_deadlines.c.period)
+        .where(tuple_(tax_deadlines.c.regime, tax_deadlines.c.period).in_(keys))
+        .where(tax_deadlines.c.status == "filed")
+        .with_for_update()
+    )
+    return {(r.regime, r.period) for r in conn.execute(query)}
+
+
+def _replace(
+    conn: Connection,
+    table: Table,
+    key: str,
+    scope: list[tuple[str, str]],
+    rows: list[dict[str, Any]],
+) -> int:
+    """Make the rows of the returns in ``scope`` exactly ``rows``: delete the gone keys,
+    insert the new, update the changed; returns how many rows changed."""
+    if not scope:
+        return 0
+    in_scope = or_(*(and_(table.c.regime == r, table.c.period == p) for r, p in scope))
+    stored = {row[key]: dict(row) for row in conn.execute(select(table).where(in_scope)).mappings()}
+    wanted = {row[key]: row for row in rows}
+    gone = sorted(set(stored) - set(wanted))
+    fresh = [row for k, row in wanted.items() if k not in stored]
+    changed = [row for k, row in wanted.items() if k in stored and not _same(stored[k], row)]
+    for start in range(0, len(gone), _CHUNK):
+        conn.execute(delete(table).where(table.c[key].in_(gone[start : start + _CHUNK])))
+    for start in range(0, len(fresh), _CHUNK):
+        conn.execute(table.insert(), fresh[start : start + _CHUNK])
+    for row in changed:
+        conn.execute(update(table).where(table.c[key] == row[key]).values(**row))
+    return len(gone) + len(fresh) + len(changed)
+
+
+def _merge_deadlines(conn: Connection, rows: list[dict[str, Any]]) -> int:
+    """Upsert the computed columns of each deadline; reminders and filing are kept."""
+    computed = ("due_on", "status", "vat_due", "currency", "lines", "computed_on")
+    written = 0
+    for row in rows:
+        stored = (
+            conn.execute(
+                select(tax_deadlines).where(
+                    tax_deadlines.c.regime == row["regime"], tax_deadlines.c.period == row["period"]
+                )
+            )
+            .mappings()
+            .first()
+        )
+        if stored is None:
+            conn.execute(tax_deadlines.insert(), [row])
+            written += 1
+        elif stored["status"] != "filed" and not _same(stored, row, computed):
+            conn.execute(
+                update(tax_deadlines)
+                .where(
+                    tax_deadlines.c.regime == row["regime"],
+                    tax_deadlines.c.period == row["period"],
+                )
+                .values(**{c: row[c] for c in computed})
+            )
+            written += 1
+    return written
+
+
+def _merge_threshold(conn: Connection, years: list[ThresholdYear]) -> int:
+    written = 0
+    for year in years:
+        row = {
+            "year": year.year,
+            "distance_sales": year.distance_sales,
+            "threshold": year.threshold,
+            "currency": year.currency,
+            "crossed_on": year.crossed_on,
+            "previous_year_sales": year.previous_year_sales,
+            "destination_vat_required": year.destination_vat_required,
+            "computed_on": year.computed_on,
+        }
+        stored = (
+            conn.execute(select(oss_threshold).where(oss_threshold.c.year == year.year))
+            .mappings()
+            .first()
+        )
+        if stored is not None and _same(stored, row):
+            continue
+        stmt = dialect_insert(conn, oss_threshold).values(row)
+        conn.execute(
+            stmt.on_conflict_do_update(
+                index_elements=["year"], set_={k: v for k, v in row.items() if k != "year"}
+            )
+        )
+        written += 1
+    return written
+
+
+def _same(
+    stored: Mapping[str, Any], row: Mapping[str, Any], columns: Iterable[str] | None = None
+) -> bool:
+    return all(stored[c] == row[c] for c in (columns or row.keys()))
