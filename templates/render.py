@@ -10,11 +10,13 @@ A template is three files beside each other in ``templates/{locale}/``::
 the three parts; the SendGrid sender uses it when no dynamic template id is configured,
 and the dry run uses it for previews. Context values travel through the outbox as JSON,
 so amounts are integer minor units and dates are ISO strings: the filters turn them into
-the customer's conventions with Babel:
+the customer's conventions with Babel (the text part's runs of blank lines, which
+template logic leaves behind, are folded into one):
 
 - ``{{ amount | money(currency) }}`` -> ``49,90 €`` (fr) / ``€49.90`` (en); ``4990 JPY``
   is ``JP¥4,990`` (Babel knows JPY has no minor unit). Never a float: ``Decimal``.
-- ``{{ due_on | day }}`` -> ``26 novembre 2026`` (fr) / ``26 November 2026`` (en).
+- ``{{ due_on | day }}`` -> ``26 novembre 2026``, ``1er décembre 2026`` (fr) /
+  ``26 November 2026`` (en).
 - ``{{ rate | percent }}`` (percentage points, e.g. ``"12.15"``) -> ``12,15 %`` / ``12.15%``.
 
 A variable the context lacks is an error naming the file and the variable
@@ -26,6 +28,7 @@ locale falls back to English.
 from __future__ import annotations
 
 import operator
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -55,6 +58,7 @@ TEMPLATES_DIR = Path(__file__).resolve().parent
 LOCALES: Mapping[str, str] = {"fr": "fr_FR", "en": "en_GB"}
 DEFAULT_LOCALE = "en"
 PARTS = ("subject", "txt", "html")
+_BLANK_LINES = re.compile(r"\n[ \t]*(?:\n[ \t]*)+\n")
 
 
 class TemplateError(ValueError):
@@ -108,7 +112,8 @@ def render(
         except (TypeError, ValueError) as exc:
             raise TemplateError(f"template {language}/{name}: {exc}") from None
     subject = " ".join(parts["subject"].split())
-    return Rendered(subject=subject, text=parts["txt"].strip() + "\n", html=parts["html"])
+    text = _BLANK_LINES.sub("\n\n", parts["txt"]).strip() + "\n"
+    return Rendered(subject=subject, text=text, html=parts["html"])
 
 
 @lru_cache(maxsize=16)
@@ -161,7 +166,10 @@ def day(value: Any, babel_locale: str) -> str:
             raise ValueError(f"day: expected an ISO date, got {value!r}") from None
     if not isinstance(value, date):
         raise TypeError(f"day: expected a date or an ISO date string, got {value!r}")
-    return format_date(value, format="long", locale=babel_locale)
+    written = format_date(value, format="long", locale=babel_locale)
+    if babel_locale.startswith("fr") and value.day == 1:
+        written = "1er" + written[1:]  # French writes the first of the month "1er"
+    return written
 
 
 def percent(value: Any, babel_locale: str) -> str:

@@ -9,10 +9,11 @@ builds the ``dunning_recovery`` analytics. docs/dunning.md explains the policy t
 finance.
 """
 
+from domain.dunning.analytics import RECOVERY_COLUMNS, recovery
 from domain.dunning.calendar import country_zone, send_after, send_window_utc
-from domain.dunning.decide import ACTION_COLUMNS, DunningPlan, decide
 from domain.dunning.inputs import COLUMNS, DunningInputs
 from domain.dunning.model import ACTIONS, MAIL_ACTIONS, PROVIDER_ACTIONS, DunningPolicy
+from domain.dunning.planner import ACTION_COLUMNS, DunningPlan, decide
 from domain.dunning.policy import PolicyError, load_policy, parse_policy
 from domain.dunning.rates import (
     LatePaymentRates,
@@ -20,7 +21,6 @@ from domain.dunning.rates import (
     load_late_payment_rates,
     parse_late_payment_rates,
 )
-from domain.dunning.recovery import RECOVERY_COLUMNS, recovery
 
 __all__ = [
     "ACTIONS",

@@ -100,8 +100,9 @@ def payments(inputs: DunningInputs, tz: str) -> pd.DataFrame:
         }
     )
     invoice = text(pay["invoice_id"])
-    invoice = invoice.fillna(out["payment_id"].map(by_charge))
-    out["invoice_id"] = invoice.fillna(text(pay["payment_intent_id"]).map(by_intent))
+    invoice = invoice.fillna(out["payment_id"].map(by_charge).astype("string"))
+    by_pi = text(pay["payment_intent_id"]).map(by_intent).astype("string")
+    out["invoice_id"] = invoice.fillna(by_pi)
     created = local_day(pay["created_at"], tz)
     out["day"] = local_day(pay["failed_at"], tz).fillna(day(pay["charge_date"])).fillna(created)
     out["paid_day"] = local_day(pay["paid_at"], tz).fillna(day(pay["charge_date"]))
@@ -128,7 +129,7 @@ def build(
     invoices, closed_invoices = _invoice_items(inputs, pay, as_of)
     failed, closed_payments = _payment_items(pay)
     items = pd.concat([invoices, failed], ignore_index=True)
-    items = _settled_elsewhere(items, pay)
+    items = _settled_elsewhere(items, pay, who)
     closed = pd.concat(
         [
             closed_invoices,
@@ -255,12 +256,12 @@ def _payment_items(pay: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     return items, closed
 
 
-def _settled_elsewhere(items: pd.DataFrame, pay: pd.DataFrame) -> pd.DataFrame:
+def _settled_elsewhere(items: pd.DataFrame, pay: pd.DataFrame, who: pd.DataFrame) -> pd.DataFrame:
     """Flag items the same person paid through the other provider (same amount and
     currency, on or after the item's day)."""
     items = items.reset_index(drop=True)
-    who = pay[["customer_id", "person"]].drop_duplicates("customer_id")
-    owner = items[["customer_id"]].merge(who, on="customer_id", how="left")["person"]
+    people = who[["customer_id", "person"]]
+    owner = items[["customer_id"]].merge(people, on="customer_id", how="left")["person"]
     items["person_key"] = owner.fillna(items["customer_id"]).to_numpy()
     paid = pay[pay["status"].isin(PAID)][["person", "provider", "amount", "currency", "day"]]
     paid = paid.rename(columns={"person": "person_key", "provider": "paid_by", "day": "paid_on"})

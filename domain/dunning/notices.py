@@ -15,6 +15,8 @@ customer's language. Its ``context`` is everything the template shows, as JSON v
   penalty rate in force on the night and the fixed recovery indemnity; ``late_fee``
   adds the penalties accrued so far when the step claims them; consumers never get
   either key filled;
+- ``actions``: every action taken for the item tonight (e.g. ``suspend`` beside the
+  e-mail, so the mail can say the subscription is paused);
 - ``formal_notice``: the deadline of a mise en demeure; ``next_step_on`` and
   ``next_actions``: what happens next if nothing is paid (e.g. ``suspend``).
 """
@@ -108,6 +110,7 @@ def _context(
         "due_on": due_on.isoformat(),
         "days_overdue": int(row.days_overdue),
         "stage": row.stage,
+        "actions": list(row.tonight),
         "method": str(row.method),
         "provider": str(row.provider),
         "is_business": bool(row.is_business),

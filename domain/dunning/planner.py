@@ -97,6 +97,7 @@ def decide(
     mail_actions = mail.groupby("item_id", sort=False)["action"].agg(tuple)
     writers = owed[owed["item_id"].isin(mail_actions.index)].copy()
     writers["mail_actions"] = writers["item_id"].map(mail_actions)
+    writers["tonight"] = writers["item_id"].map(acts.groupby("item_id")["action"].agg(tuple))
     writers = writers.sort_values("item_id", kind="stable")
     notices = build_notices(writers, policy, rates, as_of, portal_url)
     cancellations = _cancellations(inputs, owed, closed, {n.dedupe_key for n in notices})
@@ -142,7 +143,8 @@ def _allowed(
     needs_rate = legal.fillna(False).astype(bool) & rows["is_business"] & mail
     reason = reason.mask(reason.isna() & needs_rate & no_rate, "missing_late_payment_rate")
     silent = reason.str.startswith("offer_not_allowed").fillna(False).astype(bool)
-    refused = rows[reason.notna() & ~silent].assign(reason=reason)
+    shown = reason.notna() & ~silent
+    refused = rows[shown].assign(reason=reason[shown])
     skipped = (
         refused[["item_id", "customer_id", "reason"]]
         .drop_duplicates()
@@ -164,7 +166,7 @@ def _not_applicable(rows: pd.DataFrame, inputs: DunningInputs, policy: DunningPo
     open_sub = rows["subscription_id"].notna() & ~sub_status.isin(ENDED_SUBSCRIPTIONS).fillna(
         False
     ).astype(bool)
-    already = rows["subscription_id"].map(ending).fillna(False).astype(bool)
+    already = rows["subscription_id"].map(ending).astype("boolean").fillna(False).astype(bool)
     action = rows["action"]
     out = pd.Series(pd.NA, index=rows.index, dtype="string")
     stripe = (rows["provider"] == "stripe").fillna(False).astype(bool)
@@ -214,11 +216,11 @@ def _cancellations(
         return pd.DataFrame(columns=["dedupe_key", "reason"])
     frame = pd.DataFrame({"dedupe_key": keys, "item_id": parts[0], "stage": parts[1]})
     frame = frame[keys.str.startswith("dunning:").fillna(False).astype(bool)]
-    closed_reason = frame["item_id"].map(closed.set_index("item_id")["reason"])
+    closed_reason = frame["item_id"].map(closed.set_index("item_id")["reason"]).astype("string")
     excluded = owed.set_index("item_id")["excluded"]
-    reason = closed_reason.fillna(frame["item_id"].map(excluded))
+    reason = closed_reason.fillna(frame["item_id"].map(excluded).astype("string"))
     replaced = {key[len("dunning:") :].rsplit(":", 1)[0] for key in tonight}
     newer = frame["item_id"].isin(replaced) & ~frame["dedupe_key"].isin(tonight)
     reason = reason.mask(reason.isna() & newer, "superseded")
-    out = frame.assign(reason=reason)[reason.notna()][["dedupe_key", "reason"]]
+    out = frame[reason.notna()].assign(reason=reason[reason.notna()])[["dedupe_key", "reason"]]
     return out.sort_values("dedupe_key").reset_index(drop=True)
