@@ -284,7 +284,10 @@ def _entries(
     out: list[tuple[date, dict[str, Any], str]] = []
     for item in node.value:
         where = f"{_at(source, item)}: {label}"
-        fields_ = _plain(item)
+        try:
+            fields_ = _plain(item, source)
+        except PolicyError as exc:
+            raise PolicyError(f"{where}: 'from' must be a date YYYY-MM-DD ({exc})") from None
         if not isinstance(fields_, dict):
             raise PolicyError(f"{where}: expected a mapping with 'from'")
         start = fields_.get("from")
@@ -352,8 +355,11 @@ def _mapping(node: yaml.Node, source: str, label: str) -> dict[str, tuple[yaml.N
     return out
 
 
-def _plain(node: yaml.Node) -> Any:
-    return yaml.safe_load(yaml.serialize(node))
+def _plain(node: yaml.Node, source: str = "policy") -> Any:
+    try:
+        return yaml.safe_load(yaml.serialize(node))
+    except (ValueError, yaml.YAMLError) as exc:  # e.g. a date 2016-13-01
+        raise PolicyError(f"{_at(source, node)}: {exc}") from None
 
 
 def _line(node: yaml.Node) -> int:

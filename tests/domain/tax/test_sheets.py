@@ -1,0 +1,102 @@
+"""The files of a return: byte-identical on every run, and the detail sums to the return."""
+
+from __future__ import annotations
+
+import csv
+import io
+import zipfile
+from datetime import date
+from decimal import Decimal
+
+import pandas as pd
+from openpyxl import load_workbook
+
+from domain.tax.ledger import DEADLINE_COLUMNS, VAT_LINE_COLUMNS, ReturnKey, build_ledger
+from domain.tax.lines import supply_lines
+from domain.tax.policy import TaxCalendar, VatRates
+from domain.tax.sheets import (
+    DETAIL_HEADER,
+    RETURN_HEADER,
+    csv_bytes,
+    detail_rows,
+    return_rows,
+    xlsx_bytes,
+)
+from tests.domain.tax import scenario
+
+Q3 = ReturnKey("OSS", "2026-Q3")
+
+
+def files(rates: VatRates, calendar: TaxCalendar) -> tuple[bytes, bytes, bytes]:
+    lines, _ = supply_lines(scenario.facts(), rates, seller_country="FR", timezone="Europe/Paris")
+    book = build_ledger(
+        lines,
+        as_of=date(2026, 10, 1),
+        calendar=calendar,
+        fx=scenario.ecb(),
+        deadlines=pd.DataFrame(columns=list(DEADLINE_COLUMNS)),
+        filed_lines=pd.DataFrame(columns=list(VAT_LINE_COLUMNS)),
+    )
+    totals, detail = book.totals_of(Q3), book.lines_of(Q3)
+    return (
+        csv_bytes(RETURN_HEADER, return_rows(totals)),
+        csv_bytes(DETAIL_HEADER, detail_rows(detail)),
+        xlsx_bytes(Q3, totals, detail, due_on=date(2026, 10, 31), provisional_fx=False),
+    )
+
+
+def test_computing_a_return_twice_gives_identical_bytes(
+    rates: VatRates, calendar: TaxCalendar
+) -> None:
+    first = files(rates, calendar)
+    second = files(rates, calendar)
+
+    assert first == second
+    archive = zipfile.ZipFile(io.BytesIO(first[2]))
+    assert {info.date_time for info in archive.infolist()} == {(2026, 9, 30, 0, 0, 0)}
+    core = archive.read("docProps/core.xml").decode()
+    assert "2026-09-30T00:00:00Z" in core
+
+
+def test_the_csv_return_and_its_detail(rates: VatRates, calendar: TaxCalendar) -> None:
+    summary, detail, _ = files(rates, calendar)
+
+    rows = list(csv.DictReader(io.StringIO(summary.decode())))
+    assert [
+        (r["section"], r["country"], r["rate"], r["corrected_period"], r["vat"], r["corrections"])
+        for r in rows
+    ] == [
+        ("correction", "DE", "19", "2026-Q2", "0.00", "-19.00"),
+        ("supplies", "BE", "21", "", "8.50", "0.00"),
+        ("supplies", "DE", "19", "", "3.03", "0.00"),
+        ("supplies", "IT", "22", "", "9.01", "0.00"),
+        ("supplies", "NL", "21", "", "17.95", "0.00"),
+    ]
+    lines = list(csv.DictReader(io.StringIO(detail.decode())))
+    assert sum(Decimal(r["vat_eur"]) for r in lines) == Decimal("19.49")
+    assert sum(Decimal(r["taxable_base_eur"]) for r in lines) == sum(
+        Decimal(r["taxable_base"]) for r in rows
+    )
+    usd = next(r for r in lines if r["currency"] == "USD")
+    assert (usd["taxable_base"], usd["vat"], usd["fx_rate"], usd["fx_on"]) == (
+        "100.00",
+        "21.00",
+        "1.17",
+        "2026-09-30",
+    )
+
+
+def test_the_workbook_shows_the_return_and_every_line(
+    rates: VatRates, calendar: TaxCalendar
+) -> None:
+    *_, data = files(rates, calendar)
+
+    book = load_workbook(io.BytesIO(data))
+    assert book.sheetnames == ["Return", "Detail"]
+    sheet = book["Return"]
+    assert sheet["A1"].value == "Union OSS return — 2026-Q3"
+    assert (sheet["B2"].value, Decimal(str(sheet["B3"].value))) == ("2026-10-31", Decimal("19.49"))
+    detail = list(book["Detail"].iter_rows(min_row=2, values_only=True))
+    assert len(detail) == 6 + 1  # six lines and the total
+    assert detail[-1][0] == "total"
+    assert Decimal(str(detail[-1][21])) == Decimal("19.49")
