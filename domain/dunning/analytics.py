@@ -158,7 +158,8 @@ def _stage_and_channel(failures: pd.DataFrame, ledger: pd.DataFrame) -> pd.DataF
     last = acts.sort_values(["as_of", "days_overdue"], kind="stable").drop_duplicates(
         "item_id", keep="last"
     )
-    out["stage"] = out["item_id"].map(last.set_index("item_id")["stage"]).fillna("none")
+    stages = out["item_id"].map(last.set_index("item_id")["stage"]).astype("string")
+    out["stage"] = stages.fillna("none")
     retries = acts[(acts["action"] == "retry_payment") & (acts["status"] == "done")]
     last_retry = retries.groupby("item_id")["as_of"].max()
     window = out["provider"].map(RETRY_WINDOW_DAYS).fillna(1)

@@ -9,8 +9,9 @@ policy: Monday 6 April 2026 is Easter Monday, so a GoCardless retry due that nig
 waits for Tuesday 7 April.
 
 Mail leaves inside the send window in the customer's own time zone, taken from their
-country (``time_zones`` in the policy for countries with several zones, else the only
-zone Babel knows for it, else the policy's ``timezone``): with a 09:00 window, a French
+country (``time_zones`` in the policy for countries with several zones, else the
+country's zone as Babel knows it when all its zones keep the same time, else the
+policy's ``timezone``): with a 09:00 window, a French
 customer's notice for 26 November 2026 may leave from 08:00 UTC, a New York one's
 from 14:00 UTC.
 """
@@ -79,7 +80,15 @@ def _country_zone(default: str, overrides: tuple[tuple[str, str], ...], country:
     if chosen:
         return chosen
     zones = get_global("territory_zones").get(code, ())
-    return zones[0] if len(zones) == 1 else default
+    if zones and len({_offsets(zone) for zone in zones}) == 1:
+        return str(zones[0])  # one clock for the whole country (DE: Berlin, Busingen)
+    return default
+
+
+def _offsets(zone: str) -> tuple[timedelta | None, ...]:
+    """A zone's UTC offsets in winter and summer (zones with equal ones keep one time)."""
+    tz = ZoneInfo(zone)
+    return tuple(datetime(2026, month, 15, 12, tzinfo=tz).utcoffset() for month in (1, 7))
 
 
 def send_after(policy: DunningPolicy, country: str | None, day: date) -> datetime:

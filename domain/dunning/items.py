@@ -184,7 +184,7 @@ def _invoice_items(
             "item_id": invoice_ids,
             "kind": "invoice",
             "invoice_id": invoice_ids,
-            "payment_id": invoice_ids.map(last_failure["payment_id"]),
+            "payment_id": invoice_ids.map(last_failure["payment_id"]).astype("string"),
             "customer_id": text(keep["customer_id"]),
             "subscription_id": text(keep["subscription_id"]),
             "provider": text(keep["provider"]),
@@ -197,11 +197,11 @@ def _invoice_items(
             "invoice_business": flag(keep["is_business"]),
             "invoice_country": text(keep["customer_country"]).str.upper(),
             "collection_method": text(keep["collection_method"]),
-            "method_type": invoice_ids.map(method_type),
-            "mandate_id": invoice_ids.map(last_failure["mandate_id"]),
-            "payment_status": invoice_ids.map(last_failure["status"]),
-            "failure_code": invoice_ids.map(last_failure["failure_code"]),
-            "decline_code": invoice_ids.map(last_failure["decline_code"]),
+            "method_type": invoice_ids.map(method_type).astype("string"),
+            "mandate_id": invoice_ids.map(last_failure["mandate_id"]).astype("string"),
+            "payment_status": invoice_ids.map(last_failure["status"]).astype("string"),
+            "failure_code": invoice_ids.map(last_failure["failure_code"]).astype("string"),
+            "decline_code": invoice_ids.map(last_failure["decline_code"]).astype("string"),
             "total": whole(keep["total"]),
             "since": instant(keep["created_at"]),
         }
@@ -288,7 +288,7 @@ def _describe(
     ].fillna(False).astype(bool)
     out["country"] = out["customer_country"].fillna(out["invoice_country"])
     language = out["customer_locale"].str.lower().str[:2]
-    by_country = out["country"].map(policy.locales.by_country)
+    by_country = out["country"].map(policy.locales.by_country).astype("string")
     out["locale"] = (
         language.where(language.isin(["fr", "en"]))
         .fillna(by_country)
@@ -296,7 +296,8 @@ def _describe(
     )
     subs = inputs.table("subscriptions").drop_duplicates("subscription_id", keep="last")
     sub_type = text(subs["payment_method_type"]).groupby(text(subs["subscription_id"])).first()
-    method_type = out["method_type"].fillna(out["subscription_id"].map(sub_type))
+    method_type = out["method_type"].astype("string")
+    method_type = method_type.fillna(out["subscription_id"].map(sub_type).astype("string"))
     automatic = out["collection_method"].fillna("charge_automatically") == "charge_automatically"
     method = pd.Series("other", index=out.index, dtype="string")
     method = method.mask(automatic | (method_type == "card"), "card")

@@ -187,13 +187,6 @@ class Retries(_Frozen):
     gocardless: ProviderRetries
     calendar: RetryCalendar = Field(default_factory=RetryCalendar)
 
-    @field_validator("gocardless")
-    @classmethod
-    def _gocardless_limit(cls, value: ProviderRetries) -> ProviderRetries:
-        if value.max_retries > 3:
-            raise ValueError("GoCardless retries a payment at most 3 times (max_retries <= 3)")
-        return value
-
 
 class Instalments(_Frozen):
     count: int = Field(default=3, ge=2, le=12)

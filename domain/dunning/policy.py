@@ -131,7 +131,7 @@ def _message(error: Any) -> str:
 
 def first_problem(policy: DunningPolicy) -> tuple[Loc, str] | None:
     """The first rule broken across settings, as (location, message), or ``None``."""
-    for check in (_ladders_ok, _segments_ok, _opt_out_ok):
+    for check in (_ladders_ok, _segments_ok, _opt_out_ok, _retries_ok):
         problem = check(policy)
         if problem is not None:
             return problem
@@ -241,6 +241,14 @@ def _fees_ok(policy: DunningPolicy, index: int, segment: Segment) -> tuple[Loc, 
                 f"{segment.name!r} does not set legal_mentions: the notice must state the "
                 "penalty rate and the fixed indemnity"
             )
+    return None
+
+
+def _retries_ok(policy: DunningPolicy) -> tuple[Loc, str] | None:
+    if policy.retries.gocardless.max_retries > 3:
+        return ("retries", "gocardless", "max_retries"), (
+            "GoCardless retries a payment at most 3 times (max_retries <= 3)"
+        )
     return None
 
 
