@@ -1,0 +1,418 @@
+"""Dunning tasks: read the reconciled state, record tonight's decisions, act on them.
+
+The decisions themselves are ``domain.dunning.decide`` (pure). These tasks are the I/O
+around it, in the order that makes a crash or a Retry harmless:
+
+1. :func:`record_dunning_plan` writes every decision to ``dunning_actions`` and its
+   e-mails to the ``notifications`` outbox in ONE transaction, keyed by the decision
+   (``dunning:{invoice}:{stage}:{action}``): a second run for the same night finds the
+   keys and adds nothing. A dry run writes the same rows as ``planned``; a real run
+   later promotes them.
+2. :func:`execute_dunning_actions` carries out the ``pending`` provider writes (payment
+   retries, pauses, cancellations, write-offs), each with the idempotency key derived
+   from the same decision, committing each outcome at once. A run that dies between
+   the provider's answer and the commit re-sends the same key, and the provider
+   replays its first answer instead of charging twice.
+3. Items a retry just recovered have their waiting e-mails cancelled before the sender
+   runs: a customer who has paid is never reminded.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+import pandas as pd
+from domain.dunning import (
+    DunningInputs,
+    DunningPlan,
+    DunningPolicy,
+    LatePaymentRates,
+    decide,
+    load_late_payment_rates,
+    load_policy,
+    recovery,
+)
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+from sqlalchemy import Connection, Engine, delete, select, update
+
+from connectors.errors import ConnectorError
+from echeancier.settings import Settings
+from tasks.sync_common import engine_for
+from warehouse import tables
+from warehouse.bookkeeping import quarantine
+from warehouse.outbox import cancel_pending, enqueue, key_id
+from warehouse.outbox_tables import dunning_actions, dunning_holds, dunning_recovery, notifications
+
+PROVIDER_ACTIONS = ("retry_payment", "suspend", "cancel_at_period_end", "mark_uncollectible")
+EMAIL_ACTIONS = ("email", "late_fee_notice", "offer_direct_debit", "offer_instalments")
+ACTION_COLUMNS = (
+    "dedupe_key",
+    "invoice_id",
+    "payment_id",
+    "customer_id",
+    "subscription_id",
+    "provider",
+    "ladder",
+    "stage",
+    "days_overdue",
+    "action",
+    "amount",
+    "currency",
+    "idempotency_key",
+)
+
+
+def item_of(dedupe_key: str) -> str:
+    """``dunning:{item}:{stage}[:{action}]`` → the invoice or payment id."""
+    return dedupe_key.split(":")[1]
+
+
+# -- reading -------------------------------------------------------------------------------
+
+
+def _frame(conn: Connection, table: Any, *where: Any) -> pd.DataFrame:
+    result = conn.execute(select(table).where(*where))
+    return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+
+
+def read_inputs(engine: Engine) -> DunningInputs:
+    """Every table ``decide`` reads, as synced and reconciled tonight."""
+    with engine.connect() as conn:
+        return DunningInputs(
+            invoices=_frame(conn, tables.invoices),
+            payments=_frame(conn, tables.payments),
+            customers=_frame(conn, tables.customers),
+            subscriptions=_frame(conn, tables.subscriptions),
+            mandates=_frame(conn, tables.mandates),
+            disputes=_frame(conn, tables.disputes),
+            invoice_payments=_frame(conn, tables.invoice_payments),
+            holds=_frame(conn, dunning_holds),
+            history=_frame(conn, dunning_actions),
+            pending_notices=_frame(
+                conn,
+                notifications,
+                notifications.c.kind == "dunning",
+                notifications.c.status.in_(("planned", "queued")),
+            ),
+            quarantined=_frame(conn, quarantine, quarantine.c.resolved_at.is_(None)),
+        )
+
+
+@task(cache_policy=NO_CACHE, name="read-dunning-inputs")
+def read_dunning_inputs(settings: Settings) -> DunningInputs:
+    return read_inputs(engine_for(settings.database_url))
+
+
+@task(cache_policy=NO_CACHE, name="load-dunning-policy")
+def load_dunning_policy(settings: Settings) -> tuple[DunningPolicy, LatePaymentRates]:
+    """The ladders and the dated late-payment rates; a bad file fails here, naming the line."""
+    return (
+        load_policy(settings.policies / "dunning.yaml"),
+        load_late_payment_rates(settings.policies / "late_payment.yaml"),
+    )
+
+
+@task(cache_policy=NO_CACHE, name="decide-dunning")
+def decide_dunning(
+    inputs: DunningInputs,
+    policy: DunningPolicy,
+    rates: LatePaymentRates,
+    as_of: date,
+    portal_url: str,
+) -> DunningPlan:
+    return decide(inputs, policy, rates, as_of, portal_url=portal_url)
+
+
+# -- recording -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Recorded:
+    actions_new: int
+    actions_promoted: int
+    notices_new: int
+    notices_promoted: int
+    notices_cancelled: int
+    actions_cancelled: int
+
+    def as_dict(self) -> dict[str, int]:
+        return dict(vars(self))
+
+
+def _action_rows(
+    plan: DunningPlan, as_of: date, now: datetime, status: str
+) -> dict[str, dict[str, Any]]:
+    rows: dict[str, dict[str, Any]] = {}
+    frame = plan.actions
+    for record in frame.to_dict("records"):
+        row = {c: _plain(record.get(c)) for c in ACTION_COLUMNS}
+        notice_key = _plain(record.get("notice_key"))
+        row.update(
+            action_id=key_id(row["dedupe_key"]),
+            as_of=as_of,
+            notification_id=key_id(notice_key) if notice_key else None,
+            status=status,
+            decided_at=now,
+        )
+        row["amount"] = None if row["amount"] is None else int(row["amount"])
+        row["days_overdue"] = int(row["days_overdue"])
+        rows.setdefault(row["dedupe_key"], row)
+    return rows
+
+
+def _plain(value: Any) -> Any:
+    """pandas' missing values and numpy scalars → None and Python values."""
+    if value is None:
+        return None
+    try:
+        if pd.isna(value):
+            return None
+    except (TypeError, ValueError):
+        pass
+    return value.item() if hasattr(value, "item") else value
+
+
+def record_plan(
+    conn: Connection, plan: DunningPlan, as_of: date, now: datetime, *, dry_run: bool
+) -> Recorded:
+    """Write tonight's decisions, e-mails and cancellations (caller's transaction)."""
+    status = "planned" if dry_run else "pending"
+    wanted = _action_rows(plan, as_of, now, status)
+    existing: dict[str, str] = {}
+    keys = list(wanted)
+    for start in range(0, len(keys), 500):
+        query = select(dunning_actions.c.dedupe_key, dunning_actions.c.status).where(
+            dunning_actions.c.dedupe_key.in_(keys[start : start + 500])
+        )
+        existing.update({r.dedupe_key: r.status for r in conn.execute(query)})
+    fresh = [row for key, row in wanted.items() if key not in existing]
+    if fresh:
+        conn.execute(dunning_actions.insert(), fresh)
+    promoted = 0
+    if not dry_run:
+        planned = [k for k, s in existing.items() if s == "planned"]
+        for start in range(0, len(planned), 500):
+            result = conn.execute(
+                update(dunning_actions)
+                .where(dunning_actions.c.dedupe_key.in_(planned[start : start + 500]))
+                .values(status="pending", decided_at=now)
+            )
+            promoted += result.rowcount or 0
+    queued = enqueue(conn, plan.notices, as_of=as_of, now=now, dry_run=dry_run)
+    cancelled_notices = cancelled_actions = 0
+    if not dry_run and len(plan.cancellations):
+        for reason, group in plan.cancellations.groupby("reason"):
+            notice_keys = list(group["dedupe_key"])
+            cancelled_notices += cancel_pending(
+                conn, reason=str(reason), now=now, dedupe_keys=notice_keys
+            )
+            cancelled_actions += cancel_item_actions(
+                conn, sorted({item_of(k) for k in notice_keys}), str(reason)
+            )
+    return Recorded(
+        actions_new=len(fresh),
+        actions_promoted=promoted,
+        notices_new=queued.inserted,
+        notices_promoted=queued.promoted,
+        notices_cancelled=cancelled_notices,
+        actions_cancelled=cancelled_actions,
+    )
+
+
+def cancel_item_actions(conn: Connection, items: list[str], reason: str) -> int:
+    """Withdraw the not-yet-executed actions of items that no longer need dunning."""
+    done = 0
+    for start in range(0, len(items), 500):
+        chunk = items[start : start + 500]
+        result = conn.execute(
+            update(dunning_actions)
+            .where(
+                dunning_actions.c.status.in_(("planned", "pending")),
+                (dunning_actions.c.invoice_id.in_(chunk))
+                | (
+                    dunning_actions.c.invoice_id.is_(None) & dunning_actions.c.payment_id.in_(chunk)
+                ),
+            )
+            .values(status="cancelled", outcome=reason)
+        )
+        done += result.rowcount or 0
+    return done
+
+
+@task(cache_policy=NO_CACHE, name="record-dunning-plan")
+def record_dunning_plan(
+    settings: Settings, plan: DunningPlan, as_of: date, now: datetime, dry_run: bool
+) -> Recorded:
+    with engine_for(settings.database_url).begin() as conn:
+        return record_plan(conn, plan, as_of, now, dry_run=dry_run)
+
+
+# -- acting --------------------------------------------------------------------------------
+
+
+def _execute(connectors: Any, row: dict[str, Any]) -> tuple[str, str, bool]:
+    """Carry out one provider action: (status, outcome, recovered)."""
+    action, provider, key = row["action"], row["provider"], row["idempotency_key"]
+    if not key:
+        return "skipped", "no idempotency key: not sent", False
+    if action == "retry_payment" and provider == "stripe":
+        if not row["invoice_id"]:
+            return "skipped", "a Stripe retry needs an invoice", False
+        paid = connectors.stripe.pay_invoice(row["invoice_id"], key)
+        if paid.paid:
+            return "done", "succeeded", True
+        return "done", f"declined:{paid.decline_code or paid.error_code or 'unknown'}", False
+    if action == "retry_payment" and provider == "gocardless":
+        retried = connectors.gocardless.retry_payment(row["payment_id"], key)
+        if retried.status == "retried":
+            return "done", "retried", False
+        return "skipped", f"refused:{retried.reason or 'invalid_state'}", False
+    if provider != "stripe":
+        return "skipped", f"{action} is not available for {provider}", False
+    if action == "suspend":
+        if not row["subscription_id"]:
+            return "skipped", "no subscription to suspend", False
+        connectors.stripe.pause_collection(row["subscription_id"], "keep_as_draft", key)
+        return "done", "collection paused", False
+    if action == "cancel_at_period_end":
+        if not row["subscription_id"]:
+            return "skipped", "no subscription to cancel", False
+        connectors.stripe.cancel_at_period_end(row["subscription_id"], key)
+        return "done", "cancels at period end", False
+    if action == "mark_uncollectible":
+        connectors.stripe.mark_uncollectible(row["invoice_id"], key)
+        return "done", "marked uncollectible", False
+    return "skipped", f"unknown action {action}", False
+
+
+def execute_actions(
+    engine: Engine, connectors: Any, now: datetime
+) -> tuple[Counter[str], list[str]]:
+    """Run every ``pending`` provider action; returns outcomes and the recovered items.
+
+    A refusal or a decline is an outcome. A provider that stays unreachable raises
+    (after the connector's own retries): the run fails clearly, the action stays
+    ``pending`` and the next run re-sends the same idempotency key.
+    """
+    with engine.connect() as conn:
+        rows = [
+            dict(r._mapping)
+            for r in conn.execute(
+                select(dunning_actions)
+                .where(
+                    dunning_actions.c.status == "pending",
+                    dunning_actions.c.action.in_(PROVIDER_ACTIONS),
+                )
+                .order_by(dunning_actions.c.as_of, dunning_actions.c.dedupe_key)
+            )
+        ]
+    counts: Counter[str] = Counter()
+    recovered: list[str] = []
+    for row in rows:
+        try:
+            status, outcome, paid = _execute(connectors, row)
+        except ConnectorError as exc:
+            if exc.retryable:
+                raise
+            status, outcome, paid = "failed", str(exc)[:500], False
+        counts[f"{row['action']}:{status}"] += 1
+        if paid:
+            recovered.append(row["invoice_id"] or row["payment_id"])
+        with engine.begin() as conn:
+            conn.execute(
+                update(dunning_actions)
+                .where(dunning_actions.c.action_id == row["action_id"])
+                .values(status=status, outcome=outcome, executed_at=now)
+            )
+            if paid:
+                item = row["invoice_id"] or row["payment_id"]
+                cancel_item_actions(conn, [item], "paid_by_retry")
+                cancel_pending(
+                    conn,
+                    reason="paid_by_retry",
+                    now=now,
+                    kinds=["dunning"],
+                    **(
+                        {"invoice_ids": [item]}
+                        if row["invoice_id"]
+                        else {"dedupe_keys": _notice_keys(conn, item)}
+                    ),
+                )
+    return counts, recovered
+
+
+def _notice_keys(conn: Connection, item: str) -> list[str]:
+    query = select(notifications.c.dedupe_key).where(
+        notifications.c.dedupe_key.like(f"dunning:{item}:%")
+    )
+    return [r.dedupe_key for r in conn.execute(query)]
+
+
+@task(cache_policy=NO_CACHE, name="execute-dunning-actions")
+def execute_dunning_actions(settings: Settings, now: datetime) -> dict[str, Any]:
+    from connectors.factory import Connectors
+
+    engine = engine_for(settings.database_url)
+    counts, recovered = execute_actions(engine, Connectors(settings), now)
+    return {"outcomes": dict(sorted(counts.items())), "recovered": recovered}
+
+
+def settle_email_actions(conn: Connection, now: datetime) -> int:
+    """E-mail actions follow their outbox row: sent → done, failed → failed,
+    cancelled → cancelled (queued and unknown rows leave the action pending)."""
+    changed = 0
+    for notice_status, action_status in (
+        ("sent", "done"),
+        ("failed", "failed"),
+        ("cancelled", "cancelled"),
+    ):
+        sent = select(notifications.c.notification_id).where(
+            notifications.c.status == notice_status
+        )
+        result = conn.execute(
+            update(dunning_actions)
+            .where(
+                dunning_actions.c.status == "pending",
+                dunning_actions.c.action.in_(EMAIL_ACTIONS),
+                dunning_actions.c.notification_id.in_(sent.scalar_subquery()),
+            )
+            .values(status=action_status, outcome=f"notification {notice_status}", executed_at=now)
+        )
+        changed += result.rowcount or 0
+    return changed
+
+
+@task(cache_policy=NO_CACHE, name="settle-email-actions")
+def settle_dunning_emails(settings: Settings, now: datetime) -> int:
+    with engine_for(settings.database_url).begin() as conn:
+        return settle_email_actions(conn, now)
+
+
+# -- analytics -----------------------------------------------------------------------------
+
+
+@task(cache_policy=NO_CACHE, name="rebuild-dunning-recovery")
+def rebuild_dunning_recovery(settings: Settings, as_of: date) -> int:
+    """Recompute ``dunning_recovery`` from tonight's state (replace, in one transaction)."""
+    engine = engine_for(settings.database_url)
+    frame = recovery(read_inputs(engine), as_of)
+    columns = [c.name for c in dunning_recovery.columns]
+    rows = [{c: _plain(r.get(c)) for c in columns} for r in frame.to_dict("records")]
+    with engine.begin() as conn:
+        conn.execute(delete(dunning_recovery))
+        if rows:
+            conn.execute(dunning_recovery.insert(), rows)
+    return len(rows)
+
+
+def planned_table(plan: DunningPlan) -> list[dict[str, Any]]:
+    """Tonight's actions for the artifact: ids, stage, action, amount (no address, no name)."""
+    keep = ["invoice_id", "payment_id", "customer_id", "provider", "ladder", "stage"]
+    keep += ["days_overdue", "action", "amount", "currency"]
+    frame = plan.actions.reindex(columns=keep)
+    return json.loads(frame.to_json(orient="records"))
