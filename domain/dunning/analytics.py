@@ -98,10 +98,10 @@ def _invoices(inputs: DunningInputs, pay: pd.DataFrame, tz: str) -> pd.DataFrame
     due = day(inv["due_on"])
     late = due.notna() & (paid_on.isna() | (paid_on > due))
     overdue = (due + pd.Timedelta(days=1)).where(late)
-    failed_on = pd.concat([ids.map(first_failure), overdue], axis=1).min(axis=1)
+    failed_on = pd.concat([_lookup(ids, first_failure), overdue], axis=1).min(axis=1)
     paid_pay = linked[linked["status"].isin(owed.PAID)].groupby("invoice_id")["paid_day"].min()
     settled = text(inv["status"]) == "paid"
-    recovered_on = paid_on.where(settled).fillna(ids.map(paid_pay))
+    recovered_on = paid_on.where(settled).fillna(_lookup(ids, paid_pay))
     amount = whole(inv["amount_due"]).fillna(whole(inv["total"]))
     return pd.DataFrame(
         {
@@ -125,7 +125,7 @@ def _collections(pay: pd.DataFrame, ledger: pd.DataFrame) -> pd.DataFrame:
     seen = ledger.assign(due=ledger["as_of"] - pd.to_timedelta(ledger["days_overdue"], unit="D"))
     first_seen = seen.groupby("item_id")["due"].min()
     failed_now = rows["status"].isin(owed.FAILED)
-    failed_on = rows["day"].where(failed_now).fillna(rows["payment_id"].map(first_seen))
+    failed_on = rows["day"].where(failed_now).fillna(_lookup(rows["payment_id"], first_seen))
     ok = pay[pay["status"].isin(owed.PAID) & pay["subscription_id"].notna()]
     later = rows[["payment_id", "subscription_id", "currency", "created_at"]].merge(
         ok[["subscription_id", "currency", "created_at", "paid_day"]],
@@ -135,7 +135,7 @@ def _collections(pay: pd.DataFrame, ledger: pd.DataFrame) -> pd.DataFrame:
     later = later[later["created_at_ok"] > later["created_at"]]
     by_later = later.groupby("payment_id")["paid_day"].min()
     recovered_on = rows["paid_day"].where(rows["status"].isin(owed.PAID))
-    recovered_on = recovered_on.fillna(rows["payment_id"].map(by_later))
+    recovered_on = recovered_on.fillna(_lookup(rows["payment_id"], by_later))
     return pd.DataFrame(
         {
             "item_id": rows["payment_id"],
@@ -153,7 +153,7 @@ def _stage_and_channel(failures: pd.DataFrame, ledger: pd.DataFrame) -> pd.DataF
     out = failures.copy()
     horizon = out.set_index("item_id")["recovered_on"]
     acts = ledger.merge(out[["item_id"]], on="item_id")
-    limit = acts["item_id"].map(horizon)
+    limit = _lookup(acts["item_id"], horizon)
     acts = acts[limit.isna() | (acts["as_of"] <= limit)]
     last = acts.sort_values(["as_of", "days_overdue"], kind="stable").drop_duplicates(
         "item_id", keep="last"
@@ -163,7 +163,7 @@ def _stage_and_channel(failures: pd.DataFrame, ledger: pd.DataFrame) -> pd.DataF
     retries = acts[(acts["action"] == "retry_payment") & (acts["status"] == "done")]
     last_retry = retries.groupby("item_id")["as_of"].max()
     window = out["provider"].map(RETRY_WINDOW_DAYS).fillna(1)
-    gap = (out["recovered_on"] - out["item_id"].map(last_retry)).dt.days
+    gap = (out["recovered_on"] - _lookup(out["item_id"], last_retry)).dt.days
     by_retry = gap.ge(0).fillna(False) & gap.le(window).fillna(False)
     recovered = out["recovered_on"].notna()
     channel = pd.Series("open", index=out.index, dtype="string")
@@ -204,6 +204,12 @@ def _grouped(failures: pd.DataFrame, as_of: date) -> pd.DataFrame:
     ]
     out["as_of"] = as_of
     return out[list(RECOVERY_COLUMNS)]
+
+
+def _lookup(keys: pd.Series, table: pd.Series) -> pd.Series:
+    """``keys.map(table)`` that keeps ``table``'s dtype (dates) even when it is empty."""
+    values = table[~table.index.duplicated()].reindex(keys.to_numpy()).to_numpy()
+    return pd.Series(values, index=keys.index, dtype=table.dtype)
 
 
 def _rate(recovered: int, failed: int) -> Decimal | None:
