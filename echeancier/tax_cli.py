@@ -25,7 +25,7 @@ tax_app = typer.Typer(help="Tax returns: ECB rates, filed returns, deadlines.")
 def load_fx(
     file: Annotated[Path, typer.Argument(help="An ECB reference-rate CSV (eurofxref-hist.csv).")],
 ) -> None:
-    """Load ECB euro reference rates into ``fx_rates`` (new days added, changed ones fixed)."""
+    """Load ECB euro reference rates into fx_rates (new days added, changed ones fixed)."""
     from domain.tax.fx import FxError, parse_ecb_csv
     from echeancier.run_cli import upgrade_database
     from echeancier.settings import load_settings

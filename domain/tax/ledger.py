@@ -166,10 +166,11 @@ def build_ledger(
         wanted |= {p for (r, p), row in stored.items() if r == regime and row["status"] != "filed"}
         periods = sorted(p for p in wanted if (regime, p) not in filed and p <= current)
         open_returns.extend(ReturnKey(regime, p) for p in periods)
-        lines = _regime_lines(supply, regime, calendar, fx, problems, provisional)
+        filed_periods = sorted(p for (r, p) in filed if r == regime)
+        needed = set(periods) | set(filed_periods)
+        lines = _regime_lines(supply, regime, calendar, fx, problems, provisional, needed)
         own = [line for line in lines if line["period"] in periods]
         out.extend(own)
-        filed_periods = sorted(p for (r, p) in filed if r == regime)
         out.extend(
             _corrections(regime, calendar, lines, filed_lines, filed_periods, periods, problems)
         )
@@ -257,8 +258,12 @@ def _regime_lines(
     fx: FxTable,
     problems: list[Problem],
     provisional: set[ReturnKey],
+    needed: set[str],
 ) -> list[dict[str, Any]]:
+    """The lines of ``regime`` whose period is in ``needed`` (open or filed returns)."""
     rows = supply if regime == "FR_CA3" else supply[supply["treatment"] == "oss"]
+    periods = rows["tax_point_on"].map(lambda day: calendar.period_of(regime, day))
+    rows = rows[periods.isin(needed).astype(bool)]
     out = []
     missing: set[tuple[str, str]] = set()
     for line in rows.astype(object).where(rows.notna(), None).to_dict("records"):
