@@ -87,6 +87,34 @@ def run_tax_report(as_of: AsOf = None, dry_run: DryRun = False) -> None:
     _run("tax-report", as_of, dry_run)
 
 
+From = Annotated[
+    str | None,
+    typer.Option("--from", help="kpis: first business date of a backfill (YYYY-MM-DD)."),
+]
+To = Annotated[
+    str | None,
+    typer.Option("--to", help="kpis: last business date of a backfill (default: --as-of)."),
+]
+
+
+@run_app.command("kpis")
+def run_kpis(
+    as_of: AsOf = None, date_from: From = None, date_to: To = None, dry_run: DryRun = False
+) -> None:
+    """KPIs, the cash-flow forecast and the finance report; --from/--to: every day of a range."""
+    from echeancier.run_cli import run_flow
+
+    raise typer.Exit(
+        run_flow(
+            "kpis",
+            as_of=_parse_day(as_of),
+            dry_run=dry_run,
+            date_from=_parse_day(date_from),
+            date_to=_parse_day(date_to),
+        )
+    )
+
+
 @run_app.command("sync")
 def run_sync(as_of: AsOf = None, dry_run: DryRun = False) -> None:
     """Copy what changed at Stripe, GoCardless and AfterShip into the warehouse."""

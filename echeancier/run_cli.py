@@ -17,6 +17,7 @@ FLOWS: dict[str, str] = {
     "reconcile": "flows.reconcile:reconcile",
     "dunning": "flows.dunning:dunning",
     "tax-report": "flows.tax_report:tax_report",
+    "kpis": "flows.kpis:kpis",
 }
 
 
@@ -40,8 +41,18 @@ def upgrade_database(database_url: str) -> None:
     upgrade(database_url)
 
 
-def run_flow(name: str, *, as_of: date | None, dry_run: bool) -> int:
-    """Run ``name`` in this process; print the summary; return the exit code."""
+def run_flow(
+    name: str,
+    *,
+    as_of: date | None,
+    dry_run: bool,
+    date_from: date | None = None,
+    date_to: date | None = None,
+) -> int:
+    """Run ``name`` in this process; print the summary; return the exit code.
+
+    ``date_from``/``date_to`` (a backfill range) reach the flows that take them (``kpis``).
+    """
     from domain import summary
     from echeancier.settings import load_settings
 
@@ -54,6 +65,8 @@ def run_flow(name: str, *, as_of: date | None, dry_run: bool) -> int:
         parameters["dry_run"] = dry_run
     elif dry_run:
         print(f"# {name} sends and charges nothing: --dry-run changes nothing", file=sys.stderr)
+    if "date_from" in inspect.signature(flow.fn).parameters:
+        parameters.update(date_from=date_from, date_to=date_to)
     state = flow(**parameters, return_state=True)
     if not state.is_completed():
         reason = state.message or state.name

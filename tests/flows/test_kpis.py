@@ -1,0 +1,152 @@
+"""End to end: sync a generated shop, reconcile it, then the real ``kpis`` flow, on SQLite
+and PostgreSQL.
+
+Two nights a week apart: each writes its day's KPIs per currency, its 90-day forecast
+and the finance report; the second compares the first night's forecast with the payouts
+that came in since. Running a night again changes no row. A backfill through the CLI
+(``echeancier run kpis --from … --to …``) writes every day of the history in one run,
+and its last day is the very row the nightly run wrote.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, timedelta
+from itertools import pairwise
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+from typer.testing import CliRunner
+
+from domain.kpis import KpiReport
+from echeancier.cli import app
+from flows.kpis import kpis
+from flows.reconcile import reconcile
+from flows.sync import sync
+from reporting import SECTIONS
+from tests.flows.conftest import AS_OF, Live
+from warehouse import kpi_tables, tables
+from warehouse.state import read_run
+
+WEEK_BEFORE = AS_OF - timedelta(days=7)
+
+
+def run_kpis(**parameters: Any) -> KpiReport:
+    state = kpis(**parameters, return_state=True)
+    assert state.is_completed(), state.message
+    report = state.result()
+    assert isinstance(report, KpiReport)
+    return report
+
+
+def stored(live: Live, table: Any) -> list[dict[str, Any]]:
+    keys = [c for c in table.primary_key.columns]
+    with live.engine.connect() as conn:
+        return [dict(r._mapping) for r in conn.execute(select(table).order_by(*keys))]
+
+
+@pytest.fixture
+def reports(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    folder = tmp_path / "reports"
+    monkeypatch.setenv("ECHEANCIER_REPORTS", str(folder))
+    return folder
+
+
+def test_kpi_nights_forecast_accuracy_and_backfill(live: Live, reports: Path) -> None:
+    assert sync(as_of=AS_OF, return_state=True).is_completed()
+    assert reconcile(as_of=AS_OF, return_state=True).is_completed()
+
+    first = run_kpis(as_of=WEEK_BEFORE)
+    night = run_kpis(as_of=AS_OF)
+
+    days = stored(live, kpi_tables.kpi_daily)
+    assert [(r["as_of"], r["currency"]) for r in days] == [(WEEK_BEFORE, "EUR"), (AS_OF, "EUR")]
+    today = days[1]
+    assert today["mrr"] > 0
+    assert today["active_subscriptions"] >= today["customers"] > 0
+    assert today["period_start"] == date(AS_OF.year, AS_OF.month, 1)
+    assert today["ar_total"] == sum(
+        today[b] for b in ("ar_current", "ar_1_30", "ar_31_60", "ar_61_90", "ar_over_90")
+    )
+    # what the CLI prints and what the run recorded
+    assert night.latest[0]["mrr"] == today["mrr"]
+    assert f"finance report: {reports.resolve()}" in night.text()
+    with live.engine.connect() as conn:
+        recorded = read_run(conn, night.run_id)
+    assert recorded is not None
+    assert (recorded.flow, recorded.status, recorded.as_of) == ("kpis", "completed", AS_OF)
+    assert recorded.counts["kpi_rows"] == 1
+    assert recorded.control_totals["kpis"]["EUR"]["mrr"] == today["mrr"]
+
+    # the forecast: the 90 days after each night, every source named
+    forecast = stored(live, kpi_tables.cashflow_forecast)
+    tonight = [r for r in forecast if r["as_of"] == AS_OF]
+    assert {r["as_of"] for r in forecast} == {WEEK_BEFORE, AS_OF}
+    assert all(AS_OF < r["day"] <= AS_OF + timedelta(days=90) for r in tonight)
+    assert {r["source"] for r in tonight} >= {"renewals", "direct_debits", "open_invoices"}
+    assert all(0 <= r["expected_in"] <= r["gross_amount"] for r in tonight)
+
+    # the first night had no earlier forecast; the second compares the first one with
+    # the payouts that arrived in the week since
+    assert first.accuracy == []
+    (accuracy,) = stored(live, kpi_tables.cashflow_accuracy)
+    made = [r for r in forecast if r["as_of"] == WEEK_BEFORE and r["day"] <= AS_OF]
+    arrived = _payouts_between(live, WEEK_BEFORE, AS_OF)
+    assert (accuracy["horizon_days"], accuracy["forecast_as_of"]) == (7, WEEK_BEFORE)
+    assert accuracy["forecast_in"] == sum(r["expected_in"] for r in made)
+    assert accuracy["actual_in"] == arrived > 0
+    assert accuracy["error"] == arrived - accuracy["forecast_in"]
+
+    # the finance report of the night, with every section
+    page = (reports / "finance" / f"finance-{AS_OF}.html").read_text()
+    found = re.findall(r'<section id="([\w-]+)">\s*<h2>([^<]+)</h2>', page)
+    assert found == list(SECTIONS)
+
+    # the same night again: not one row changes
+    before = [stored(live, t) for t in _tables()]
+    run_kpis(as_of=AS_OF)
+    assert [stored(live, t) for t in _tables()] == before
+
+    # a backfill of the whole history, through the CLI, in one run
+    start = _first_subscription_day(live)
+    result = CliRunner().invoke(
+        app, ["run", "kpis", "--from", start.isoformat(), "--to", AS_OF.isoformat()]
+    )
+    assert result.exit_code == 0, result.output
+    span = (AS_OF - start).days + 1
+    assert f"kpis {start} .. {AS_OF} ({span} days): {span} kpi_daily rows" in result.output
+    history = stored(live, kpi_tables.kpi_daily)
+    assert [r["as_of"] for r in history] == [start + timedelta(days=n) for n in range(span)]
+    assert history[-1] == today  # a backfill and a nightly run agree to the cent
+    assert history[-8] == days[0]
+    for before_row, row in pairwise(history):
+        change = (
+            row["mrr_new"]
+            + row["mrr_expansion"]
+            + row["mrr_reactivation"]
+            - row["mrr_contraction"]
+            - row["mrr_churned"]
+        )
+        assert row["mrr"] == before_row["mrr"] + change, row["as_of"]
+
+
+def _tables() -> tuple[Any, ...]:
+    return (kpi_tables.kpi_daily, kpi_tables.cashflow_forecast, kpi_tables.cashflow_accuracy)
+
+
+def _payouts_between(live: Live, start: date, end: date) -> int:
+    p = tables.payouts
+    query = select(p.c.amount).where(
+        p.c.arrival_on > start, p.c.arrival_on <= end, p.c.status.not_in(("failed", "canceled"))
+    )
+    with live.engine.connect() as conn:
+        return sum(int(a) for (a,) in conn.execute(query))
+
+
+def _first_subscription_day(live: Live) -> date:
+    s = tables.subscriptions
+    with live.engine.connect() as conn:
+        first = min(r[0] for r in conn.execute(select(s.c.start_at)))
+    return first.date()
