@@ -1,0 +1,84 @@
+"""The ``renewal-notices`` flow: tacit renewals, upcoming renewals, trial endings,
+expiring cards and direct-debit mandate problems, each notice exactly once.
+
+Read the subscriptions (and their customers, mandates, earlier notices) → decide
+tonight's notices (``domain.notices``, ``policies/notices.yaml``) → write them to the
+``notifications`` outbox with the compliance exceptions, in one transaction → send the
+outbox for these kinds → publish a summary and tonight's notices → record the run.
+
+Every notice carries a ``dedupe_key`` from its decision
+(``tacit_renewal:{subscription}:{renewal day}``…), so a second run, a retry or the next
+night queues nothing twice. ``dry_run=True`` writes ``planned`` rows and stops there:
+nothing is sent and no compliance exception is recorded; a real run of the same night
+promotes exactly those rows. Example: the first night on the test shop queues the
+L215-1 notice of a contract renewing on 19 September (its window opened on 20 May) and
+lists for finance a contract renewing on 23 July that nobody told in time.
+
+Run by ``echeancier run renewal-notices [--as-of DATE] [--dry-run]`` or by nightly after
+the quality gate.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
+
+from prefect import flow, get_run_logger
+
+from domain.notices import RENEWAL_KINDS, NoticeReport, build_report
+from echeancier.settings import load_settings
+from flows.runs import current_run_id
+from tasks.notices import (
+    load_notice_policy,
+    plan_renewal_notices,
+    publish_notice_artifacts,
+    queue_notices,
+    read_renewal_frames,
+    record_notice_run,
+)
+from tasks.outbox import deliver_outbox
+from warehouse.state import PipelineRun
+
+FLOW = "renewal-notices"
+
+
+def utc_now() -> datetime:
+    """The run's clock (the one read of the time; tests point it at the sandbox's)."""
+    return datetime.now(UTC)
+
+
+@flow(name=FLOW)
+def renewal_notices(as_of: date | None = None, dry_run: bool = False) -> NoticeReport:
+    """Renewal-side notices for ``as_of`` (default: today in the business time zone)."""
+    settings = load_settings()
+    started = utc_now()
+    as_of = as_of or started.astimezone(ZoneInfo(settings.timezone)).date()
+    run = PipelineRun(current_run_id(), FLOW, as_of, started, dry_run=dry_run)
+    record_notice_run(settings, run)
+    clock = time.perf_counter()
+    try:
+        policy = load_notice_policy(settings)
+        frames = read_renewal_frames(settings)
+        plan = plan_renewal_notices(frames, as_of, policy)
+        written = queue_notices(settings, plan, as_of, started, dry_run)
+        delivery = {} if dry_run else deliver_outbox(settings, utc_now(), kinds=RENEWAL_KINDS)
+        report = build_report(
+            flow=FLOW,
+            run_id=run.run_id,
+            as_of=as_of,
+            dry_run=dry_run,
+            kinds=RENEWAL_KINDS,
+            plan=plan,
+            before=written["before"],
+            withdrawn=written["withdrawn"],
+            delivery=delivery,
+            seconds=time.perf_counter() - clock,
+        )
+        publish_notice_artifacts(report)
+    except Exception as exc:
+        record_notice_run(settings, run.finished("failed", utc_now(), message=str(exc)[:500]))
+        raise
+    record_notice_run(settings, run.finished("completed", utc_now(), counts=report.counts()))
+    get_run_logger().info("%s", report.text())
+    return report
