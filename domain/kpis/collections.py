@@ -8,13 +8,14 @@ the payment's id, so a failure retried into success is not seen). Its day is the
 direct debit's charge date, else its creation day. A refunded or disputed payment had
 succeeded.
 
-**Recovery** (credited to the month of failure, as Recurly and Stripe report it). What
-failed: an invoice with a failed charge (failed on its first failed charge's day), an
-invoice dunning acted on without one (failed the day after it fell due), or a payment
-without an invoice that failed or that dunning acted on. Recovered: the invoice was
-paid (on its payment day); the payment succeeded after dunning retried it (on the
-retry's day). The rate on day ``d`` = amount recovered by ``d`` / amount failed, over
-what failed since the first of ``d``'s month. The *stage* of a recovery is the last
+**Recovery** (credited to the month of failure, as Recurly and Stripe report it, and
+counted as ``dunning_recovery`` counts it). What failed: an invoice, on the day of its
+first failed charge or the day after it fell due unpaid (paid late or never), or a
+payment without an invoice that failed or that dunning acted on. Recovered: the invoice
+was paid (on its payment day); the payment succeeded after dunning retried it (on the
+retry's day), or a later payment of the same subscription succeeded (on its day). The
+rate on day ``d`` = amount recovered by ``d`` / amount failed, over what failed since
+the first of ``d``'s month. The *stage* of a recovery is the last
 dunning stage acted on by the day it was recovered (``none`` if dunning never acted,
 ``open`` while unrecovered).
 
@@ -66,39 +67,60 @@ def failures(
         days[failed & payments["invoice_id"].notna()].groupby(payments["invoice_id"]).min()
     )
     owed = receivables(invoices, tz).set_index("invoice_id")
-    dunned = set(dunning_actions["invoice_id"].dropna())
-    invoice_ids = owed.index[owed.index.isin(first_failed.index) | owed.index.isin(dunned)]
-    inv = owed.loc[invoice_ids]
+    charged = owed.index.map(first_failed).to_numpy(dtype="float64", na_value=np.nan)
+    due, paid = owed["due"].to_numpy(), owed["paid"].to_numpy()
+    overdue = np.where(np.isnan(paid) | (paid > due), due + 1, np.nan)
     by_invoice = pd.DataFrame(
         {
-            "unit": inv.index.to_numpy(),
-            "currency": inv["currency"].to_numpy(),
-            "amount": inv["amount_due"].to_numpy(),
-            "failed": inv.index.map(first_failed).to_numpy(dtype="float64", na_value=np.nan),
-            "recovered": inv["paid"].to_numpy(),
+            "unit": owed.index.to_numpy(),
+            "currency": owed["currency"].to_numpy(),
+            "amount": owed["amount_due"].to_numpy(),
+            "failed": np.fmin(charged, overdue),
+            "recovered": paid,
         }
-    )
-    by_invoice["failed"] = by_invoice["failed"].fillna(pd.Series(inv["due"].to_numpy() + 1))
+    ).dropna(subset=["failed"])
     acted = dunning_actions.dropna(subset=["payment_id"])
     retried = instant_days(acted["executed_at"], tz)
     retry_day = pd.Series(retried, index=acted.index).groupby(acted["payment_id"]).max()
     loose = payments[
         payments["invoice_id"].isna() & (failed | payments["payment_id"].isin(acted["payment_id"]))
     ]
-    came_back = loose["status"].isin(SUCCEEDED).to_numpy()
     loose_days = days[loose.index].to_numpy()
+    came_back = loose["status"].isin(SUCCEEDED).to_numpy()
     back_on = loose["payment_id"].map(retry_day).to_numpy(dtype="float64", na_value=np.nan)
+    back_on = np.where(came_back, np.fmax(back_on, loose_days), np.nan)
+    later = _later_success(payments, days, loose, loose_days)
     by_payment = pd.DataFrame(
         {
             "unit": loose["payment_id"].to_numpy(),
             "currency": loose["currency"].astype("string").str.upper().to_numpy(),
             "amount": loose["amount"].astype("Int64").fillna(0).to_numpy(dtype="int64"),
             "failed": loose_days,
-            "recovered": np.where(came_back, np.fmax(back_on, loose_days), np.nan),
+            "recovered": np.fmin(back_on, later),
         }
     )
     units = pd.concat([by_invoice, by_payment], ignore_index=True)
     return units.assign(stage=_stages(units, dunning_actions, tz))
+
+
+def _later_success(
+    payments: pd.DataFrame, days: pd.Series, loose: pd.DataFrame, loose_days: np.ndarray
+) -> np.ndarray:
+    """Per failed invoice-less payment: the day of the next succeeded payment of the same
+    subscription (a direct debit collected on a later charge), NaN if none."""
+    ok = payments[payments["status"].isin(SUCCEEDED) & payments["subscription_id"].notna()]
+    successes = pd.DataFrame(
+        {"subscription_id": ok["subscription_id"].to_numpy(), "ok_day": days[ok.index].to_numpy()}
+    )
+    failed = pd.DataFrame(
+        {"subscription_id": loose["subscription_id"].to_numpy(), "day": loose_days}
+    ).reset_index(drop=True)
+    pairs = failed.reset_index().merge(successes, on="subscription_id", how="inner")
+    pairs = pairs[pairs["ok_day"] > pairs["day"]]
+    first = pairs.groupby("index")["ok_day"].min()
+    out = np.full(len(failed), np.nan)
+    out[first.index.to_numpy(dtype="int64")] = first.to_numpy(dtype="float64")
+    return out
 
 
 def _stages(units: pd.DataFrame, actions: pd.DataFrame, tz: str) -> np.ndarray:

@@ -26,9 +26,10 @@ from domain.kpis.collections import (
 )
 from domain.kpis.days import Axis, month_start, to_date
 from domain.kpis.inputs import KpiInputs
-from domain.kpis.mrr import MOVEMENTS, mrr_series, paying_spans
+from domain.kpis.mrr import MOVEMENTS, MrrSeries, mrr_series, paying_spans
 from domain.kpis.receivables import BUCKETS, DSO_WINDOW, receivable_series, receivables
 
+Series = dict[str, np.ndarray]
 RATE_DECIMALS = 6
 DAY_DECIMALS = 2
 KPI_COLUMNS = (
@@ -110,7 +111,9 @@ def ratio(num: np.ndarray, den: np.ndarray, decimals: int = RATE_DECIMALS) -> np
     return np.round(out, decimals)
 
 
-def _columns(axis: Axis, subs: object, owed: dict | None, n: int) -> dict[str, np.ndarray]:
+def _columns(
+    axis: Axis, subs: MrrSeries | None, owed: Series | None, n: int
+) -> dict[str, np.ndarray]:
     out: dict[str, np.ndarray] = {}
     if subs is None:
         for name in ("mrr", "active_subscriptions", "customers", "customers_lost"):
@@ -160,7 +163,7 @@ def _columns(axis: Axis, subs: object, owed: dict | None, n: int) -> dict[str, n
 
 
 def _rates_of_payments(
-    attempts: dict | None, recovered: dict | None, n: int
+    attempts: Series | None, recovered: Series | None, n: int
 ) -> dict[str, np.ndarray]:
     attempts = attempts or {"recurring_attempts": _zeros(n), "recurring_failed": _zeros(n)}
     recovered = recovered or {"failed_amount": _zeros(n), "recovered_amount": _zeros(n)}

@@ -108,3 +108,34 @@ def test_a_direct_debit_retried_by_dunning_is_recovered_on_the_retry_day() -> No
     assert day_row(frame, "2026-05-10")["recovered_amount"] == 0
     assert day_row(frame, "2026-05-11")["recovered_amount"] == 2500
     assert day_row(frame, "2026-05-31")["dunning_recovery_rate"] == 1.0
+
+
+def test_an_invoice_paid_late_failed_the_day_after_its_due_date() -> None:
+    # sent on 1 April with 10 days to pay, paid on 20 April, no dunning: it failed on
+    # 11 April and came back on the 20th; one paid on time never failed
+    shop = inputs(
+        invoices=[
+            invoice("L", 6000, "2026-04-01", due="2026-04-10", paid="2026-04-20"),
+            invoice("T", 7000, "2026-04-01", due="2026-04-10", paid="2026-04-10"),
+        ]
+    )
+    frame = kpis(shop, "2026-04-01", "2026-04-30")
+    assert day_row(frame, "2026-04-10")["failed_amount"] == 0
+    assert day_row(frame, "2026-04-11")["failed_amount"] == 6000
+    assert day_row(frame, "2026-04-19")["dunning_recovery_rate"] == 0.0
+    assert day_row(frame, "2026-04-20")["dunning_recovery_rate"] == 1.0
+
+
+def test_a_failed_direct_debit_is_recovered_by_the_next_collection_of_its_subscription() -> None:
+    debit = {"provider": "gocardless", "subscription": "SB7"}
+    shop = inputs(
+        payments=[
+            payment("PMa", 3000, "2026-05-01", status="failed", charge_date="2026-05-05", **debit),
+            payment("PMb", 3000, "2026-05-20", charge_date="2026-05-25", **debit),
+        ]
+    )
+    units = failures(shop.payments, shop.invoices, shop.dunning_actions, TZ)
+    assert units[["unit", "amount"]].to_dict("records") == [{"unit": "PMa", "amount": 3000}]
+    frame = kpis(shop, "2026-05-01", "2026-05-31")
+    assert day_row(frame, "2026-05-24")["recovered_amount"] == 0
+    assert day_row(frame, "2026-05-25")["recovered_amount"] == 3000
