@@ -18,6 +18,8 @@ FLOWS: dict[str, str] = {
     "dunning": "flows.dunning:dunning",
     "tax-report": "flows.tax_report:tax_report",
     "kpis": "flows.kpis:kpis",
+    "renewal-notices": "flows.renewal_notices:renewal_notices",
+    "shipment-notices": "flows.shipment_notices:shipment_notices",
 }
 
 

@@ -39,7 +39,10 @@ def _described(engine: Engine) -> dict[str, Any]:
             ],
             "pk": inspector.get_pk_constraint(table)["constrained_columns"],
             "indexes": sorted(
-                (i["name"], tuple(i["column_names"])) for i in inspector.get_indexes(table)
+                (i["name"], tuple(i["column_names"]))
+                for i in inspector.get_indexes(table)
+                # PostgreSQL also reports the index behind a UNIQUE constraint
+                if not i.get("duplicates_constraint")
             ),
             "checks": sorted(c["name"] for c in inspector.get_check_constraints(table)),
         }
