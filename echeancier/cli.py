@@ -87,6 +87,18 @@ def run_tax_report(as_of: AsOf = None, dry_run: DryRun = False) -> None:
     _run("tax-report", as_of, dry_run)
 
 
+@run_app.command("renewal-notices")
+def run_renewal_notices(as_of: AsOf = None, dry_run: DryRun = False) -> None:
+    """Tacit-renewal (L215-1), upcoming-renewal, trial, expiring-card and mandate notices."""
+    _run("renewal-notices", as_of, dry_run)
+
+
+@run_app.command("shipment-notices")
+def run_shipment_notices(as_of: AsOf = None, dry_run: DryRun = False) -> None:
+    """Late and troubled parcels, withdrawal-window reminders, overdue refunds (finance)."""
+    _run("shipment-notices", as_of, dry_run)
+
+
 From = Annotated[
     str | None,
     typer.Option("--from", help="kpis: first business date of a backfill (YYYY-MM-DD)."),
