@@ -40,7 +40,7 @@ def test_nightly_syncs_checks_reconciles_and_publishes(live: Live) -> None:
     assert report.sync.written > 0
     planted = sum(len(v) for v in live.summary.anomalies.values())
     assert report.reconcile.found >= planted > 0
-    assert [flow for flow, _ in _runs(live)] == ["sync", "reconcile", "dunning"]
+    assert [flow for flow, _ in _runs(live)] == ["sync", "reconcile", "dunning", "tax-report"]
     assert {status for _, status in _runs(live)} == {"completed"}
     summary = Artifact.get("nightly-summary")
     assert summary is not None
