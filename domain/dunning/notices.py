@@ -23,7 +23,7 @@ customer's language. Its ``context`` is everything the template shows, as JSON v
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import pandas as pd
@@ -45,14 +45,25 @@ def build_notices(
     as_of: date,
     portal_url: str,
 ) -> list[Notice]:
-    """One :class:`Notice` per row of ``rows`` (items with their step's mail actions in
-    ``mail_actions``); the only per-row loop of the decisions, over tonight's notices."""
-    segments = {segment.name: segment for segment in policy.segments}
+    """One :class:`Notice` per row of ``rows`` (items writing tonight, with ``tonight``:
+    their actions as space-separated text); the only per-row loop of the decisions."""
+    steps = {
+        (name, step.stage): (step, [s for s in ladder.steps if s.day > step.day])
+        for name, ladder in policy.ladders.items()
+        for step in ladder.steps
+    }
+    legal_segments = {s.name for s in policy.segments if s.legal_mentions}
+    legal = _legal(rates, as_of) if rates.has_rate_on(as_of) else None
+    windows: dict[str | None, datetime] = {}
+    portal = portal_url.rstrip("/")
     notices = []
     for row in rows.itertuples(index=False):
-        step = policy.step(row.ladder, row.stage)
-        segment = segments[row.segment]
-        context = _context(row, step, policy, rates, as_of, portal_url, segment.legal_mentions)
+        step, later = steps[(row.ladder, row.stage)]
+        country = _text(row.country)
+        if country not in windows:
+            windows[country] = send_after(policy, country, as_of)
+        terms = legal if row.segment in legal_segments and row.is_business else None
+        context = _context(row, step, later, policy, rates, as_of, portal, terms)
         notices.append(
             Notice(
                 dedupe_key=notice_key(row.item_id, row.stage),
@@ -67,7 +78,7 @@ def build_notices(
                 invoice_id=_text(row.invoice_id),
                 subscription_id=_text(row.subscription_id),
                 payment_id=_text(row.payment_id),
-                send_after=send_after(policy, _text(row.country), as_of),
+                send_after=windows[country],
             )
         )
     return notices
@@ -76,19 +87,18 @@ def build_notices(
 def _context(
     row: Any,
     step: Step,
+    later: list[Step],
     policy: DunningPolicy,
     rates: LatePaymentRates,
     as_of: date,
-    portal_url: str,
-    legal_mentions: bool,
+    portal: str,
+    legal: dict[str, Any] | None,
 ) -> dict[str, Any]:
-    portal = portal_url.rstrip("/")
     amount, currency = int(row.amount), str(row.currency)
     due_on = row.due_day.date()
-    actions = set(row.mail_actions)
-    legal = _legal(rates, as_of) if legal_mentions and row.is_business else None
+    tonight = row.tonight.split()
     late_fee = None
-    if legal is not None and "late_fee_notice" in actions:
+    if legal is not None and "late_fee_notice" in tonight:
         late_fee = {
             "penalty_amount": rates.penalty(amount, due_on, as_of),
             "currency": currency,
@@ -96,8 +106,6 @@ def _context(
             "indemnity_amount": rates.indemnity_amount,
             "indemnity_currency": rates.indemnity_currency,
         }
-    ladder = policy.ladders[row.ladder].steps
-    later = [s for s in ladder if s.day > step.day]
     return {
         "customer_name": _text(row.name),
         "sender_name": policy.sender_name or None,
@@ -110,14 +118,14 @@ def _context(
         "due_on": due_on.isoformat(),
         "days_overdue": int(row.days_overdue),
         "stage": row.stage,
-        "actions": list(row.tonight),
+        "actions": tonight,
         "method": str(row.method),
         "provider": str(row.provider),
         "is_business": bool(row.is_business),
         "pay_url": _text(row.hosted_invoice_url) or f"{portal}/pay/{row.item_id}",
         "update_payment_url": f"{portal}/customers/{row.customer_id}/payment-method",
-        "offers": _offers(actions, policy, amount, portal, row.item_id),
-        "legal": legal,
+        "offers": _offers(set(tonight), policy, amount, portal, row.item_id),
+        "legal": dict(legal) if legal is not None else None,
         "late_fee": late_fee,
         "formal_notice": (
             {"deadline_on": (as_of + timedelta(days=step.deadline_days or 0)).isoformat()}

@@ -20,11 +20,12 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date
 
+import numpy as np
 import pandas as pd
 
 from domain.dunning import checks, items, ladder
 from domain.dunning.inputs import DunningInputs, text
-from domain.dunning.model import MAIL_ACTIONS, PROVIDER_ACTIONS, DunningPolicy
+from domain.dunning.model import ACTIONS, MAIL_ACTIONS, PROVIDER_ACTIONS, DunningPolicy
 from domain.dunning.notices import build_notices
 from domain.dunning.rates import LatePaymentRates
 from domain.notice import Notice
@@ -93,15 +94,22 @@ def decide(
     candidates = _candidates(owed, done)
     acts, skipped = _allowed(candidates, owed, inputs, policy, rates, as_of, done)
     plan_actions = _action_rows(acts)
-    mail = acts[acts["action"].isin(MAIL_ACTIONS)]
-    mail_actions = mail.groupby("item_id", sort=False)["action"].agg(tuple)
-    writers = owed[owed["item_id"].isin(mail_actions.index)].copy()
-    writers["mail_actions"] = writers["item_id"].map(mail_actions)
-    writers["tonight"] = writers["item_id"].map(acts.groupby("item_id")["action"].agg(tuple))
-    writers = writers.sort_values("item_id", kind="stable")
-    notices = build_notices(writers, policy, rates, as_of, portal_url)
+    notices = build_notices(_writers(owed, acts), policy, rates, as_of, portal_url)
     cancellations = _cancellations(inputs, owed, closed, {n.dedupe_key for n in notices})
     return DunningPlan(plan_actions, notices, cancellations, skipped)
+
+
+def _writers(owed: pd.DataFrame, acts: pd.DataFrame) -> pd.DataFrame:
+    """The items that write to the customer tonight, with ``tonight``: all their actions
+    tonight as one space-separated text (in the policy's action order)."""
+    writing = set(acts.loc[acts["action"].isin(MAIL_ACTIONS), "item_id"])
+    writers = owed[owed["item_id"].isin(writing)].copy()
+    labels = np.full(len(writers), "", dtype=object)
+    for action in ACTIONS:
+        doing = set(acts.loc[acts["action"] == action, "item_id"])
+        labels = labels + np.where(writers["item_id"].isin(doing), action + " ", "")
+    writers["tonight"] = labels
+    return writers.sort_values("item_id", kind="stable")
 
 
 def _candidates(owed: pd.DataFrame, done: pd.DataFrame) -> pd.DataFrame:

@@ -16,7 +16,7 @@ with the same kind of path.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -38,13 +38,22 @@ class PolicyError(ValueError):
     """A policy file that cannot be used; the message names the file and the line."""
 
 
-def load_policy(path: Path) -> DunningPolicy:
-    """The dunning policy in ``path``, validated; :class:`PolicyError` names the line."""
+TemplateCheck = Callable[[str, str], bool]
+
+
+def load_policy(path: Path, *, template_exists: TemplateCheck | None = None) -> DunningPolicy:
+    """The dunning policy in ``path``, validated; :class:`PolicyError` names the line.
+
+    With ``template_exists`` (``templates.render.template_exists``), a step naming a
+    template missing in French or English is an error too."""
     path = Path(path)
-    return parse_policy(path.read_text(encoding="utf-8"), source=str(path))
+    text = path.read_text(encoding="utf-8")
+    return parse_policy(text, source=str(path), template_exists=template_exists)
 
 
-def parse_policy(text: str, source: str = "dunning.yaml") -> DunningPolicy:
+def parse_policy(
+    text: str, source: str = "dunning.yaml", *, template_exists: TemplateCheck | None = None
+) -> DunningPolicy:
     """The policy in ``text`` (``source`` names it in errors)."""
     root = compose(text, source)
     data = yaml.safe_load(text) if root is not None else None
@@ -57,6 +66,8 @@ def parse_policy(text: str, source: str = "dunning.yaml") -> DunningPolicy:
         line = line_of(root, error["loc"])
         raise PolicyError(f"{source} line {line}: {_message(error)}") from None
     problem = first_problem(policy)
+    if problem is None and template_exists is not None:
+        problem = _templates_ok(policy, template_exists)
     if problem is not None:
         loc, message = problem
         raise PolicyError(f"{source} line {line_of(root, loc)}: {message}")
@@ -241,6 +252,20 @@ def _fees_ok(policy: DunningPolicy, index: int, segment: Segment) -> tuple[Loc, 
                 f"{segment.name!r} does not set legal_mentions: the notice must state the "
                 "penalty rate and the fixed indemnity"
             )
+    return None
+
+
+def _templates_ok(policy: DunningPolicy, exists: TemplateCheck) -> tuple[Loc, str] | None:
+    for name, ladder in policy.ladders.items():
+        for index, step in enumerate(ladder.steps):
+            if step.template is None:
+                continue
+            missing = [locale for locale in ("fr", "en") if not exists(step.template, locale)]
+            if missing:
+                return ("ladders", name, "steps", index, "template"), (
+                    f"template {step.template!r} does not exist in "
+                    f"{' and '.join(missing)} (templates/<locale>/{step.template}.*.j2)"
+                )
     return None
 
 

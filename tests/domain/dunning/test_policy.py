@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from domain.dunning import PolicyError, load_policy, parse_policy
+from templates.render import template_exists
 
 from .build import ROOT, customer, inputs, invoice, run
 
@@ -167,3 +168,18 @@ def test_a_ladder_added_in_yaml_is_used_without_code(tmp_path: Path) -> None:
     ]
     (notice,) = [n for n in on_day_3.notices if n.invoice_id == "in_be"]
     assert (notice.template, notice.locale) == ("dunning_reminder_1", "fr")
+
+
+def test_a_template_missing_in_one_language_names_its_line(tmp_path: Path) -> None:
+    text = DEFAULT.replace("template: dunning_reminder_2", "template: dunning_reminder_two", 1)
+    path = tmp_path / "dunning.yaml"
+    path.write_text(text, encoding="utf-8")
+    load_policy(path)  # without the check, the name is not looked up
+    with pytest.raises(PolicyError) as error:
+        load_policy(path, template_exists=template_exists)
+    line = _line_of(text, "dunning_reminder_two")
+    assert str(error.value) == (
+        f"{path} line {line}: template 'dunning_reminder_two' does not exist in fr and en "
+        "(templates/<locale>/dunning_reminder_two.*.j2)"
+    )
+    assert load_policy(ROOT / "policies" / "dunning.yaml", template_exists=template_exists)
