@@ -10,6 +10,8 @@ first that applies wins:
 ``hold:pause``              finance paused dunning for the customer or this item
 ``hold:promise_to_pay``     finance recorded a promise to pay; the hold runs to its date
 ``below_threshold``         the amount is below the policy's minimum for its currency
+``too_old``                 more days overdue than ``max_days_overdue``: left to finance
+                            (a first run never escalates a year-old debt unannounced)
 ==========================  ===============================================================
 
 **Opt-out** (``hold:opt_out``) is narrower: the customer asked not to be written to, so
@@ -107,7 +109,12 @@ def exclusion(
         reason = reason.mask(reason.isna() & (held == kind).fillna(False), f"hold:{kind}")
     minimum = items["currency"].map(policy.minimum_amount).fillna(0)
     low = reason.isna() & items["amount"].lt(minimum).fillna(False).astype(bool)
-    return reason.mask(low, "below_threshold")
+    reason = reason.mask(low, "below_threshold")
+    oldest = policy.exclusions.max_days_overdue
+    if oldest is not None:
+        old = reason.isna() & items["days_overdue"].gt(oldest).fillna(False).astype(bool)
+        reason = reason.mask(old, "too_old")
+    return reason
 
 
 def retry_refusal(

@@ -153,6 +153,7 @@ class Ladder(_Frozen):
 
 class Exclusions(_Frozen):
     open_dispute: bool = True
+    max_days_overdue: int | None = Field(default=None, ge=1)
     opt_out_allows: tuple[Action, ...] = ("retry_payment",)
 
 

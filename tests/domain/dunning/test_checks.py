@@ -325,3 +325,17 @@ def test_suspension_needs_a_live_stripe_subscription() -> None:
     plan = run(gone, date(2026, 10, 31))
     assert ("in_1", "final_notice", "suspend") not in actions(plan)
     assert ("in_1", "not_applicable:suspend") in skipped(plan)
+
+
+def test_a_debt_older_than_the_limit_is_left_to_finance() -> None:
+    data = inputs(
+        customers=[customer("cus_1")],
+        invoices=[invoice("in_1", "cus_1", 4990, "2026-01-05")],
+        pending_notices=[{"dedupe_key": "dunning:in_1:closure", "invoice_id": "in_1"}],
+    )
+    plan = run(data, date(2026, 4, 5))  # 90 days: still chased (the closure step)
+    assert set(plan.actions["stage"]) == {"closure"}
+    plan = run(data, date(2026, 4, 6))  # 91 days
+    assert plan.actions.empty
+    assert skipped(plan) == [("in_1", "too_old")]
+    assert plan.cancellations["reason"].tolist() == ["too_old"]
