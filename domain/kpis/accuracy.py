@@ -52,7 +52,7 @@ def forecast_accuracy(
             continue
         expected = past[mine].groupby(past["currency"][mine])["expected_in"].sum()
         came = arrived & (arrival > start) & (arrival <= today)
-        actual = payouts[came].groupby(payouts["currency"][came].str.upper())["amount"].sum()
+        actual = payouts[came].groupby(payouts["currency"][came])["amount"].sum()
         for currency in sorted(set(expected.index) | set(actual.index)):
             forecast_in = int(expected.get(currency, 0))
             actual_in = int(actual.get(currency, 0))

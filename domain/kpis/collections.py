@@ -49,7 +49,7 @@ def first_attempts(payments: pd.DataFrame, invoices: pd.DataFrame, tz: str) -> p
     attempts = attempts[known.to_numpy()]
     return pd.DataFrame(
         {
-            "currency": attempts["currency"].astype("string").str.upper().to_numpy(),
+            "currency": attempts["currency"].astype("string").to_numpy(),
             "day": attempts["_day"].to_numpy(),
             "failed": (attempts["status"] == "failed").to_numpy(dtype=bool),
         }
@@ -57,16 +57,22 @@ def first_attempts(payments: pd.DataFrame, invoices: pd.DataFrame, tz: str) -> p
 
 
 def failures(
-    payments: pd.DataFrame, invoices: pd.DataFrame, dunning_actions: pd.DataFrame, tz: str
+    payments: pd.DataFrame,
+    invoices: pd.DataFrame,
+    dunning_actions: pd.DataFrame,
+    tz: str,
+    *,
+    owed: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """What failed and whether it came back: one row per invoice or invoice-less payment
-    (module doc), with its amount, failure day, recovery day (NaN) and stage."""
+    (module doc), with its amount, failure day, recovery day (NaN) and stage. ``owed``:
+    the :func:`receivables` of ``invoices`` when the caller already has them."""
     days = pd.Series(attempt_days(payments, tz), index=payments.index)
     failed = payments["status"] == "failed"
     first_failed = (
         days[failed & payments["invoice_id"].notna()].groupby(payments["invoice_id"]).min()
     )
-    owed = receivables(invoices, tz).set_index("invoice_id")
+    owed = (receivables(invoices, tz) if owed is None else owed).set_index("invoice_id")
     charged = owed.index.map(first_failed).to_numpy(dtype="float64", na_value=np.nan)
     due, paid = owed["due"].to_numpy(), owed["paid"].to_numpy()
     overdue = np.where(np.isnan(paid) | (paid > due), due + 1, np.nan)
@@ -93,7 +99,7 @@ def failures(
     by_payment = pd.DataFrame(
         {
             "unit": loose["payment_id"].to_numpy(),
-            "currency": loose["currency"].astype("string").str.upper().to_numpy(),
+            "currency": loose["currency"].astype("string").to_numpy(),
             "amount": loose["amount"].astype("Int64").fillna(0).to_numpy(dtype="int64"),
             "failed": loose_days,
             "recovered": np.fmin(back_on, later),
@@ -178,13 +184,11 @@ def cash_series(
     paid_days = attempt_days(paid, tz)
     given = refunds[~refunds["status"].isin(REFUND_FAILED).to_numpy()]
     given_days = instant_days(given["created_at"], tz)
-    currencies = set(paid["currency"].dropna().str.upper()) | set(
-        given["currency"].dropna().str.upper()
-    )
+    currencies = set(paid["currency"].dropna()) | set(given["currency"].dropna())
     out = {}
     for currency in sorted(currencies):
-        mine = (paid["currency"].str.upper() == currency).to_numpy()
-        back = (given["currency"].str.upper() == currency).to_numpy()
+        mine = (paid["currency"] == currency).to_numpy()
+        back = (given["currency"] == currency).to_numpy()
         out[str(currency)] = {
             "collected": axis.flow(paid_days[mine], paid["amount"].to_numpy(dtype="int64")[mine]),
             "refunded": axis.flow(given_days[back], given["amount"].to_numpy(dtype="int64")[back]),

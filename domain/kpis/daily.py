@@ -72,12 +72,14 @@ def kpi_daily(inputs: KpiInputs, date_from: date, date_to: date, tz: str) -> pd.
     if date_to < date_from:
         raise ValueError(f"empty range: {date_from} is after {date_to}")
     axis = Axis.covering(date_from, date_to, lookback=DSO_WINDOW)
+    inputs = inputs.with_days(tz)
     spans = paying_spans(
         inputs.subscriptions, inputs.payments, inputs.invoices, inputs.dunning_actions, tz
     )
     subs = mrr_series(spans, axis)
-    owed = receivable_series(receivables(inputs.invoices, tz), axis)
-    units = failures(inputs.payments, inputs.invoices, inputs.dunning_actions, tz)
+    invoices = receivables(inputs.invoices, tz)
+    owed = receivable_series(invoices, axis)
+    units = failures(inputs.payments, inputs.invoices, inputs.dunning_actions, tz, owed=invoices)
     recovered = recovery_series(units, axis)
     attempts = attempt_series(first_attempts(inputs.payments, inputs.invoices, tz), axis)
     cash = cash_series(inputs.payments, inputs.refunds, axis, tz)

@@ -43,14 +43,20 @@ def date_days(values: pd.Series) -> Days:
     """Calendar dates (``date`` objects, ISO text or timestamps) -> day numbers."""
     if len(values) == 0:
         return np.empty(0)
-    parsed = pd.to_datetime(values.astype("string"), format="ISO8601").dt.normalize()
-    return _day_floats(parsed)
+    try:  # date objects, ISO days and timestamps alike, in one vectorised parse
+        parsed = pd.to_datetime(values)
+    except (TypeError, ValueError):
+        parsed = pd.to_datetime(values.astype("string"), format="ISO8601")
+    if getattr(parsed.dt, "tz", None) is not None:
+        parsed = parsed.dt.tz_localize(None)
+    return _day_floats(parsed.dt.normalize())
 
 
 def _day_floats(values: pd.Series) -> Days:
-    stamps = values.astype("datetime64[s]")
-    out = (stamps - np.datetime64("1970-01-01", "s")).dt.total_seconds() / 86_400
-    return np.floor(out.to_numpy(dtype="float64", na_value=np.nan))
+    days = values.to_numpy(dtype="datetime64[ns]").astype("datetime64[D]")
+    out = days.astype("int64").astype("float64")
+    out[np.isnat(days)] = np.nan
+    return out
 
 
 def month_start(days: Days) -> Days:

@@ -72,13 +72,18 @@ def cashflow_forecast(
 ) -> pd.DataFrame:
     """Expected inflows per day, currency and source for ``as_of + 1 .. as_of + horizon``."""
     today = day_number(as_of)
+    inputs = inputs.with_days(tz)
     lag, keep = _settlement(inputs.payments, inputs.payouts, today, tz)
+    owed = receivables(inputs.invoices, tz)
+    spans = paying_spans(
+        inputs.subscriptions, inputs.payments, inputs.invoices, inputs.dunning_actions, tz
+    ).set_index("subscription_id")
+    stripe = lag.get("stripe", 0), keep.get("stripe", PPM)
+    gocardless = lag.get("gocardless", 0), keep.get("gocardless", PPM)
     parts = [
-        _open_invoices(inputs, today, tz, lag.get("stripe", 0), keep.get("stripe", PPM)),
-        _renewals(inputs, today, tz, horizon, lag.get("stripe", 0), keep.get("stripe", PPM)),
-        _direct_debits(
-            inputs, today, tz, horizon, lag.get("gocardless", 0), keep.get("gocardless", PPM)
-        ),
+        _open_invoices(owed, today, *stripe),
+        _renewals(inputs, owed, spans, today, tz, horizon, *stripe),
+        _direct_debits(inputs, spans, today, tz, horizon, *gocardless),
         _pending_payouts(inputs.payouts, today, tz),
         _unsettled(inputs.payments, inputs.payouts, today, tz, lag, keep),
     ]
@@ -110,7 +115,7 @@ def _item(
     return frame.assign(
         source=source,
         day=frame["day"].astype("int64"),
-        currency=frame["currency"].astype(str).str.upper(),
+        currency=frame["currency"].astype(str),
         amount=frame["amount"].astype("int64"),
         weight=frame["weight"].astype("int64"),
     )
@@ -138,8 +143,7 @@ def _settlement(
     return lags, keeps
 
 
-def _open_invoices(inputs: KpiInputs, today: int, tz: str, lag: int, keep: int) -> pd.DataFrame:
-    owed = receivables(inputs.invoices, tz)
+def _open_invoices(owed: pd.DataFrame, today: int, lag: int, keep: int) -> pd.DataFrame:
     owed = owed[owed["issued"] <= today]
     open_now = owed[(owed["closed"].isna() | (owed["closed"] > today)) & (owed["outstanding"] > 0)]
     age = today - open_now["due"].to_numpy()
@@ -173,10 +177,10 @@ def _open_invoices(inputs: KpiInputs, today: int, tz: str, lag: int, keep: int) 
 def _charges(
     subs: pd.DataFrame, today: int, horizon: int, tz: str, spans: pd.DataFrame
 ) -> tuple[pd.DataFrame, np.ndarray]:
-    """The charge dates of ``subs`` in ``today+1 .. today+horizon`` before their end."""
-    span = spans.set_index("subscription_id")
-    start = subs["subscription_id"].map(span["start"]).to_numpy(dtype="float64", na_value=np.nan)
-    end = subs["subscription_id"].map(span["end"]).to_numpy(dtype="float64", na_value=np.nan)
+    """The charge dates of ``subs`` in ``today+1 .. today+horizon`` before their end
+    (``spans``: the paying spans, indexed by subscription id)."""
+    start = spans["start"].reindex(subs["subscription_id"].to_numpy()).to_numpy(dtype="float64")
+    end = spans["end"].reindex(subs["subscription_id"].to_numpy()).to_numpy(dtype="float64")
     live = ~np.isnan(start) & (np.isnan(end) | (end > today))
     subs, start, end = subs[live], start[live], end[live]
     anchor = instant_days(subs["current_period_end"], tz)
@@ -203,14 +207,17 @@ def _charges(
 
 
 def _renewals(
-    inputs: KpiInputs, today: int, tz: str, horizon: int, lag: int, keep: int
+    inputs: KpiInputs,
+    owed: pd.DataFrame,
+    spans: pd.DataFrame,
+    today: int,
+    tz: str,
+    horizon: int,
+    lag: int,
+    keep: int,
 ) -> pd.DataFrame:
-    spans = paying_spans(
-        inputs.subscriptions, inputs.payments, inputs.invoices, inputs.dunning_actions, tz
-    )
     stripe = inputs.subscriptions[inputs.subscriptions["provider"] == "stripe"]
     subs, days = _charges(stripe, today, horizon, tz, spans)
-    owed = receivables(inputs.invoices, tz)
     renewing = (
         owed["invoice_id"]
         .isin(inputs.invoices.loc[inputs.invoices["subscription_id"].notna(), "invoice_id"])
@@ -226,7 +233,7 @@ def _renewals(
 
 
 def _direct_debits(
-    inputs: KpiInputs, today: int, tz: str, horizon: int, lag: int, keep: int
+    inputs: KpiInputs, spans: pd.DataFrame, today: int, tz: str, horizon: int, lag: int, keep: int
 ) -> pd.DataFrame:
     payments = inputs.payments[inputs.payments["provider"] == "gocardless"]
     charge = date_days(payments["charge_date"])
@@ -248,20 +255,14 @@ def _direct_debits(
         amount[waiting],
         weight,
     )
-    spans = paying_spans(
-        inputs.subscriptions, inputs.payments, inputs.invoices, inputs.dunning_actions, tz
-    )
     gocardless = inputs.subscriptions[inputs.subscriptions["provider"] == "gocardless"]
     subs, days = _charges(gocardless, today, horizon, tz, spans)
     made = created <= today
-    planned = set(zip(payments["subscription_id"][made].astype(str), charge[made], strict=True))
-    fresh = np.array(
-        [
-            (s, d) not in planned
-            for s, d in zip(subs["subscription_id"].astype(str), days, strict=True)
-        ],
-        dtype=bool,
+    planned = pd.MultiIndex.from_arrays(
+        [payments["subscription_id"][made].astype(str).to_numpy(), charge[made]]
     )
+    coming = pd.MultiIndex.from_arrays([subs["subscription_id"].astype(str).to_numpy(), days])
+    fresh = ~coming.isin(planned)
     future = _item(
         "direct_debits",
         days[fresh] + lag,

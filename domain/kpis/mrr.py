@@ -113,7 +113,7 @@ def paying_spans(
         {
             "subscription_id": subs["subscription_id"].to_numpy(),
             "customer_id": subs["customer_id"].to_numpy(),
-            "currency": subs["currency"].astype("string").str.upper().to_numpy(),
+            "currency": subs["currency"].astype("string").to_numpy(),
             "monthly": monthly_amount(subs["amount"], subs["interval"], subs["interval_count"]),
             "start": start,
             "end": end,
@@ -125,7 +125,10 @@ def paying_spans(
 
 
 def attempt_days(payments: pd.DataFrame, tz: str) -> Days:
-    """The business day of each attempt: a direct debit's charge date, else its creation."""
+    """The business day of each attempt: a direct debit's charge date, else its creation
+    (read from ``attempt_day`` when :meth:`KpiInputs.with_days` computed it once)."""
+    if "attempt_day" in payments.columns:
+        return payments["attempt_day"].to_numpy(dtype="float64")
     charged = date_days(payments["charge_date"])
     return np.where(np.isnan(charged), instant_days(payments["created_at"], tz), charged)
 

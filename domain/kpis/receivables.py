@@ -67,7 +67,7 @@ def receivables(invoices: pd.DataFrame, tz: str) -> pd.DataFrame:
     return pd.DataFrame(
         {
             "invoice_id": inv["invoice_id"].to_numpy(),
-            "currency": inv["currency"].astype("string").str.upper().to_numpy(),
+            "currency": inv["currency"].astype("string").to_numpy(),
             "amount_due": amount_due.fillna(0).to_numpy(dtype="int64"),
             "outstanding": outstanding.fillna(0).to_numpy(dtype="int64"),
             "issued": issued,

@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
 from sqlalchemy import select
 from typer.testing import CliRunner
 
@@ -79,6 +81,23 @@ def test_kpi_nights_forecast_accuracy_and_backfill(live: Live, reports: Path) ->
     assert (recorded.flow, recorded.status, recorded.as_of) == ("kpis", "completed", AS_OF)
     assert recorded.counts["kpi_rows"] == 1
     assert recorded.control_totals["kpis"]["EUR"]["mrr"] == today["mrr"]
+
+    # what operators see in the Prefect UI: the key figures, and a link to the report
+    with get_client(sync_client=True) as client:
+        artifacts = client.read_artifacts(
+            artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[night.run_id]))
+        )
+    by_key = {a.key: a for a in artifacts}
+    assert set(by_key) >= {
+        "kpis-summary",
+        "kpis-key-figures",
+        "cashflow-forecast",
+        "finance-report",
+    }
+    page_path = reports.resolve() / "finance" / f"finance-{AS_OF}.html"
+    assert page_path.as_uri() in str(by_key["finance-report"].data)
+    assert "| MRR |" in str(by_key["kpis-summary"].data)
+    assert "nan" not in str(by_key["kpis-key-figures"].data).lower()
 
     # the forecast: the 90 days after each night, every source named
     forecast = stored(live, kpi_tables.cashflow_forecast)
