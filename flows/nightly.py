@@ -1,7 +1,8 @@
 """The ``nightly`` flow: the whole calendar for one business date.
 
 Sync the providers, pass the data through the quality gate, reconcile, then launch the
-flows that act on the reconciled state (dunning, tax report, ...), and publish. The gate stands
+flows that act on the reconciled state (dunning, renewal and shipment notices, tax
+report, KPIs: ``flows.chain``), and publish. The gate stands
 before every step that acts: a table-level failure stops the chain here, with the table
 and the expectation named in the run's message, before anything reaches a customer.
 ``dry_run`` is handed to every acting flow: they record tonight's decisions as
@@ -12,16 +13,17 @@ and the expectation named in the run's message, before anything reaches a custom
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from typing import Any
 
-from prefect import flow
+from prefect import flow, get_run_logger
 
 from domain.quality import tables_with_rows
 from domain.summary import NightlyReport
 from echeancier.settings import load_settings
-from flows.dunning import dunning
+from flows.chain import downstream as downstream_flows
+from flows.chain import launch, parameters
 from flows.reconcile import reconcile
 from flows.sync import sync
-from flows.tax_report import tax_report
 from tasks.quality import check_data_quality
 from tasks.report import publish_nightly_summary
 
@@ -40,10 +42,32 @@ def nightly(as_of: date | None = None, dry_run: bool = False) -> NightlyReport:
     required = tables_with_rows(synced.control_totals)
     gate = check_data_quality(settings, utc_now(), synced.run_id, required=required)
     reconciled = reconcile(as_of=business_date)
-    downstream = {
-        "dunning": dunning(as_of=business_date, dry_run=dry_run),
-        "tax_report": tax_report(as_of=business_date, dry_run=dry_run),
-    }
-    report = NightlyReport(sync=synced, gate=gate, reconcile=reconciled, downstream=downstream)
+    reports, failed = act(business_date, dry_run)
+    report = NightlyReport(sync=synced, gate=gate, reconcile=reconciled, downstream=reports)
     publish_nightly_summary(report)
+    if failed:
+        raise DownstreamFlowsFailed("; ".join(f"{n}: {why}" for n, why in failed.items()))
     return report
+
+
+class DownstreamFlowsFailed(RuntimeError):
+    """Some flows after the gate failed (the others ran): Retry reruns only those."""
+
+
+def act(business_date: date, dry_run: bool) -> tuple[dict[str, Any], dict[str, str]]:
+    """Launch every downstream flow in catalogue order (``flows.chain``: deployments under
+    a deployment, subflows locally). One failing does not stop the others: dunning down
+    must not stop the tax reminders; the night fails at the end, naming who failed."""
+    reports: dict[str, Any] = {}
+    failed: dict[str, str] = {}
+    for name in downstream_flows():
+        try:
+            reports[name] = launch(
+                name,
+                parameters(name, business_date, dry_run=dry_run),
+                business_date=business_date,
+            )
+        except Exception as exc:
+            failed[name] = f"{type(exc).__name__}: {exc}"[:300]
+            get_run_logger().error("%s failed: %s", name, failed[name])
+    return reports, failed

@@ -40,7 +40,15 @@ def test_nightly_syncs_checks_reconciles_and_publishes(live: Live) -> None:
     assert report.sync.written > 0
     planted = sum(len(v) for v in live.summary.anomalies.values())
     assert report.reconcile.found >= planted > 0
-    assert [flow for flow, _ in _runs(live)] == ["sync", "reconcile", "dunning", "tax-report"]
+    assert [flow for flow, _ in _runs(live)] == [
+        "sync",
+        "reconcile",
+        "dunning",
+        "renewal-notices",
+        "shipment-notices",
+        "tax-report",
+        "kpis",
+    ]
     assert {status for _, status in _runs(live)} == {"completed"}
     summary = Artifact.get("nightly-summary")
     assert summary is not None
