@@ -174,8 +174,8 @@ def read(conn: Connection, name: str, columns: tuple[str, ...]) -> pd.DataFrame:
         if column.endswith("_at"):
             frame[column] = pd.to_datetime(frame[column], utc=True, format="ISO8601")
         elif isinstance(kind, Date):
-            parsed = pd.to_datetime(frame[column].astype("string"), format="ISO8601")
-            frame[column] = [None if pd.isna(v) else v.date() for v in parsed]
+            parsed = pd.to_datetime(frame[column], format="ISO8601")
+            frame[column] = parsed.dt.date.astype(object).where(parsed.notna(), None)
         elif isinstance(getattr(kind, "impl", kind), Numeric) and not column.endswith("_id"):
             frame[column] = pd.to_numeric(frame[column], errors="coerce").astype("float64")
     return frame
