@@ -11,7 +11,8 @@ An item is **settled**, and never reminded, when any provider shows the money ca
 - the invoice is paid, void or uncollectible, or ``amount_remaining`` <= 0;
 - a succeeded payment is linked to it (``payments.invoice_id`` or Stripe's
   ``invoice_payments``, by charge or payment intent), or ``invoice_payments`` says paid;
-- a later payment on the same subscription succeeded (failed payments);
+- a later one-off payment of the same customer, amount and currency succeeded (failed
+  payments: next month's regular collection does not pay last month's);
 - the same person (same e-mail, whatever the provider's customer id) paid the same
   amount in the same currency through the *other* provider on or after the item's day.
 
@@ -215,12 +216,14 @@ def _payment_items(pay: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
         (pay["provider"] == "gocardless") | pay["subscription_id"].notna()
     )
     failed = pay[unbilled & pay["status"].isin(FAILED)]
-    # A later success on the same subscription, same currency, ends the failure.
-    ok = pay[pay["status"].isin(PAID) & pay["subscription_id"].notna()]
-    later = failed[["payment_id", "subscription_id", "currency", "created_at"]].merge(
-        ok[["subscription_id", "currency", "created_at"]],
-        on=["subscription_id", "currency"],
-        suffixes=("", "_ok"),
+    # A later one-off payment of the same amount by the same customer ends the failure
+    # (the shop collected it again by hand). The subscription's next regular collection
+    # does not: it pays the next period, and the failed one is still owed. A retried
+    # GoCardless debit keeps its payment id, so its own status says when it is paid.
+    ok = pay[pay["status"].isin(PAID) & pay["subscription_id"].isna()]
+    keys = ["customer_id", "amount", "currency"]
+    later = failed[["payment_id", *keys, "created_at"]].merge(
+        ok[[*keys, "created_at"]], on=keys, suffixes=("", "_ok")
     )
     recovered = set(later.loc[later["created_at_ok"] > later["created_at"], "payment_id"])
     reason = pay["status"].map(

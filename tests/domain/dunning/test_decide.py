@@ -334,10 +334,16 @@ def test_gocardless_failed_payment_without_invoice_is_an_item() -> None:
         "PM1",
     )
     assert notice.send_after.isoformat() == "2026-11-03T09:00:00+00:00"  # 09:00 in London
-    # A later collection on the same subscription ends it.
+    # Next month's regular collection on the same subscription pays next month, not this
+    # one: the failed debit is still chased.
     later = data.payments.copy()
     later.loc[1] = later.loc[0]
     later.loc[1, ["payment_id", "status", "created_at"]] = ["PM2", "succeeded", at("2026-11-04")]
+    still = run(type(data)(**{**data.__dict__, "payments": later}), date(2026, 11, 5))
+    assert still.actions["payment_id"].tolist() == ["PM1"]
+    # A one-off payment of the same amount by the same customer (collected again by hand)
+    # ends it.
+    later.loc[1, "subscription_id"] = None
     settled = run(type(data)(**{**data.__dict__, "payments": later}), date(2026, 11, 5))
     assert settled.actions.empty
 
