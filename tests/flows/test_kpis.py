@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 from typer.testing import CliRunner
 
 from domain.kpis import KpiReport
@@ -28,9 +28,12 @@ from flows.kpis import kpis
 from flows.reconcile import reconcile
 from flows.sync import sync
 from reporting import SECTIONS
+from tests.domain.kpis.build import invoice
 from tests.flows.conftest import AS_OF, Live
 from warehouse import kpi_tables, tables
+from warehouse.engine import make_engine
 from warehouse.state import read_run
+from warehouse.upsert import upsert
 
 WEEK_BEFORE = AS_OF - timedelta(days=7)
 
@@ -43,9 +46,10 @@ def run_kpis(**parameters: Any) -> KpiReport:
     return report
 
 
-def stored(live: Live, table: Any) -> list[dict[str, Any]]:
+def stored(source: Live | Engine, table: Any) -> list[dict[str, Any]]:
+    engine = source.engine if isinstance(source, Live) else source
     keys = [c for c in table.primary_key.columns]
-    with live.engine.connect() as conn:
+    with engine.connect() as conn:
         return [dict(r._mapping) for r in conn.execute(select(table).order_by(*keys))]
 
 
@@ -169,3 +173,30 @@ def _first_subscription_day(live: Live) -> date:
     with live.engine.connect() as conn:
         first = min(r[0] for r in conn.execute(select(s.c.start_at)))
     return first.date()
+
+
+def test_a_shop_without_subscriptions_stores_null_rates_and_still_reports(
+    prefect_server: None, warehouse_url: str, reports: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One-off orders only: MRR 0, receivables, and NULL (never 0, never NaN) churn rates."""
+    monkeypatch.setenv("DATABASE_URL", warehouse_url)
+    engine = make_engine(warehouse_url)
+    order = invoice("in_1", 4990, "2026-06-02", status="open", due="2026-06-12")
+    with engine.begin() as conn:
+        upsert(conn, tables.invoices, [{**order, "source_version": 1}])
+    try:
+        report = run_kpis(as_of=AS_OF)
+        (row,) = stored(engine, kpi_tables.kpi_daily)
+    finally:
+        engine.dispose()
+    assert (row["mrr"], row["customers"], row["ar_1_30"]) == (0, 0, 4990)
+    assert row["logo_churn_rate"] is None
+    assert row["net_mrr_churn_rate"] is None
+    assert row["failed_payment_rate"] is None
+    assert row["unpaid_rate"] is None  # nothing fell due 30 to 59 days ago
+    assert row["dso_days"] is not None
+    assert "logo churn —" in report.text()
+    page = (reports / "finance" / f"finance-{AS_OF}.html").read_text()
+    assert [s for s, _ in re.findall(r'<section id="([\w-]+)">\s*<h2>([^<]+)</h2>', page)] == [
+        s for s, _ in SECTIONS
+    ]
