@@ -13,13 +13,19 @@ the returned tallies say what was inserted, updated, unchanged and quarantined.
 from __future__ import annotations
 
 import json
+import threading
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from datetime import datetime
-from functools import partial
+from functools import lru_cache, partial
+from multiprocessing import get_context
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Connection, Table, select, tuple_
+from sqlalchemy import Connection, Engine, Table, select, tuple_
+from sqlalchemy.pool import NullPool
 
 from connectors.parallel import merge_walks
 from domain.normalise.core import Normalised
@@ -160,29 +166,139 @@ def load_listing(
     run_id: str,
 ) -> dict[str, Tally]:
     """A full listing of ``stream`` loaded batch by batch, one transaction per batch (with
-    the payouts' lines, fetched before the transaction opens)."""
+    the payouts' lines, fetched before the batch is handed over).
+
+    The batches are loaded by the writer process (:func:`writer`), at most
+    ``IN_FLIGHT`` of this stream's batches ahead of the one being loaded, while this
+    thread goes on fetching; a database only this process can see (SQLite in memory)
+    is loaded here instead. The listing returns once every batch has landed, so a
+    stream that looks this one up (invoices read the tax rates) sees all of it.
+    """
     from tasks.sync_common import batched
 
+    url = _shareable_url(engine)
     tallies: dict[str, Tally] = {}
-    for batch in batched(pages, batch_pages):
-        objects = [obj for page in batch for obj in page]
-        lines = fetch_payout_lines(fetch_lines, stream, objects, max_workers=max_workers)
-        with engine.begin() as conn:
-            versions = [version] * len(objects)
-            merge(
-                tallies,
-                load_objects(
-                    conn, stream, objects, versions, tz=tz, seen_at=seen_at, run_id=run_id
-                ),
-            )
-            latest = dict.fromkeys(lines, version)
-            merge(
-                tallies,
-                load_payout_lines(
-                    conn, stream, lines, objects, latest, seen_at=seen_at, run_id=run_id
-                ),
-            )
+    pending: deque[Future[dict[str, Tally]]] = deque()
+    try:
+        for batch in batched(pages, batch_pages):
+            objects = [obj for page in batch for obj in page]
+            lines = fetch_payout_lines(fetch_lines, stream, objects, max_workers=max_workers)
+            args = (stream.provider, stream.resource, objects, lines, version, tz, seen_at, run_id)
+            if url is None:
+                with engine.begin() as conn:
+                    merge(tallies, load_batch(conn, stream, *args[2:]))
+                continue
+            pending.append(_submit(url, args))
+            while len(pending) > IN_FLIGHT:
+                merge(tallies, pending.popleft().result())
+        while pending:
+            merge(tallies, pending.popleft().result())
+    finally:
+        for future in pending:  # a failed batch: the ones queued behind it are not loaded
+            future.cancel()
     return tallies
+
+
+def load_batch(
+    conn: Connection,
+    stream: Stream,
+    objects: Sequence[Mapping[str, Any]],
+    lines: Mapping[str, Sequence[Mapping[str, Any]]],
+    version: int,
+    tz: str,
+    seen_at: datetime,
+    run_id: str,
+) -> dict[str, Tally]:
+    """One listed batch (and its payouts' lines) at ``version``, in the caller's transaction."""
+    tallies: dict[str, Tally] = {}
+    versions = [version] * len(objects)
+    merge(
+        tallies,
+        load_objects(conn, stream, objects, versions, tz=tz, seen_at=seen_at, run_id=run_id),
+    )
+    latest = dict.fromkeys(lines, version)
+    merge(
+        tallies,
+        load_payout_lines(conn, stream, lines, objects, latest, seen_at=seen_at, run_id=run_id),
+    )
+    return tallies
+
+
+# -- the writer process ----------------------------------------------------------------
+#
+# Why a process: during a full listing, normalising and upserting a page costs more CPU
+# than fetching it, and both ran under one GIL: the fetching threads waited for the
+# loaders and the sync read Stripe at ~70 % of its rate limit (docs/benchmarks.md). In a
+# process of its own the load uses the second core and the fetchers only fetch. Why one:
+# SQLite takes one writer at a time anyway, and one loader keeps up with 25 requests a
+# second. Started on first use (spawned: the parent runs threads, a fork could copy a
+# held lock), kept for the life of the process, shared by every stream and database.
+
+IN_FLIGHT = 2  # a stream's batches queued at the writer beyond the one it is loading
+_writer: ProcessPoolExecutor | None = None
+_writer_lock = threading.Lock()
+
+
+def writer() -> ProcessPoolExecutor:
+    """The process that loads listed batches (started on first use)."""
+    global _writer
+    with _writer_lock:
+        if _writer is None:
+            _writer = ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn"))
+        return _writer
+
+
+def _submit(url: str, args: tuple[Any, ...]) -> Future[dict[str, Tally]]:
+    """Queue a batch at the writer; a writer that died (killed, out of memory) is replaced."""
+    global _writer
+    try:
+        return writer().submit(_load_in_writer, url, *args)
+    except BrokenProcessPool:
+        with _writer_lock:
+            _writer = None
+        return writer().submit(_load_in_writer, url, *args)
+
+
+def _load_in_writer(
+    url: str,
+    provider: str,
+    resource: str,
+    objects: Sequence[Mapping[str, Any]],
+    lines: Mapping[str, Sequence[Mapping[str, Any]]],
+    version: int,
+    tz: str,
+    seen_at: datetime,
+    run_id: str,
+) -> dict[str, Tally]:
+    """In the writer: one batch in one transaction of its own."""
+    from domain.sync_streams import stream
+
+    with _writer_engine(url).begin() as conn:
+        return load_batch(
+            conn, stream(provider, resource), objects, lines, version, tz, seen_at, run_id
+        )
+
+
+@lru_cache(maxsize=1)
+def _writer_engine(url: str) -> Engine:
+    """The writer's engine for the database it is loading now. No pool: a connection per
+    batch, none left open on a database that a test or a benchmark then drops."""
+    from warehouse.engine import make_engine
+
+    return make_engine(url, poolclass=NullPool)
+
+
+def _shareable_url(engine: Any) -> str | None:
+    """The URL another process can open the same database by (``None`` for SQLite in
+    memory, which only this process sees)."""
+    url = engine.url
+    database = url.database or ""
+    if url.get_backend_name() == "sqlite" and (
+        database in ("", ":memory:") or database.startswith("file::memory:")
+    ):
+        return None
+    rendered: str = url.render_as_string(hide_password=False)
+    return rendered
 
 
 def merge(into: dict[str, Tally], more: Mapping[str, Tally]) -> None:
