@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import jinja2
@@ -268,28 +268,12 @@ def _forecast(data: FinanceData, currencies: list[str]) -> Section:
                 ),
             )
         )
-        soon = rows["day"].map(lambda d: (d - data.as_of).days <= 30) if len(rows) else rows["day"]
-        by_source = []
-        for source, part in rows.groupby("source"):
-            near = part[soon[part.index]] if len(part) else part
-            by_source.append(
-                [
-                    str(source),
-                    money(near["expected_in"].sum(), c),
-                    money(part["expected_in"].sum(), c),
-                    money(part["gross_amount"].sum(), c),
-                    f"{int(part['items'].sum()):,}",
-                ]
-            )
-        by_source.append(
-            [
-                "total",
-                money(rows.loc[soon.astype(bool), "expected_in"].sum() if len(rows) else 0, c),
-                money(rows["expected_in"].sum(), c),
-                money(rows["gross_amount"].sum(), c),
-                f"{int(rows['items'].sum()):,}",
-            ]
-        )
+        near = (rows["day"] <= data.as_of + timedelta(days=30)).to_numpy(dtype=bool)
+        by_source = [
+            _forecast_row(str(source), part, part[near[rows.index.get_indexer(part.index)]], c)
+            for source, part in rows.groupby("source")
+        ]
+        by_source.append(_forecast_row("total", rows, rows[near], c))
         header = ["source", "next 30 days", "next 90 days", "at face value", "items"]
         section.tables.append(Table(f"Forecast by source, {c}", header, by_source))
         accuracy = data.accuracy[data.accuracy["currency"] == c].sort_values(
@@ -318,6 +302,16 @@ def _forecast(data: FinanceData, currencies: list[str]) -> Section:
     return section
 
 
+def _forecast_row(label: str, rows: pd.DataFrame, near: pd.DataFrame, c: str) -> list[str]:
+    return [
+        label,
+        money(near["expected_in"].sum(), c),
+        money(rows["expected_in"].sum(), c),
+        money(rows["gross_amount"].sum(), c),
+        f"{int(rows['items'].sum()):,}",
+    ]
+
+
 def _exceptions(data: FinanceData) -> Section:
     open_ = data.exceptions.sort_values(["age_days", "exception_id"], ascending=[False, True])
     counts = open_.groupby("kind").size().sort_values(ascending=False)
@@ -337,9 +331,9 @@ def _exceptions(data: FinanceData) -> Section:
     rows = [
         [
             str(r["kind"]),
-            str(r["provider"] or ""),
-            money(r["amount"], str(r["currency"])) + f" {r['currency']}"
-            if _given(r["currency"])
+            _text(r["provider"]),
+            f"{money(r['amount'], str(r['currency']))} {r['currency']}"
+            if _given(r["amount"]) and _given(r["currency"])
             else "—",
             str(r["first_seen_on"]),
             str(int(r["age_days"])),
@@ -354,11 +348,11 @@ def _exceptions(data: FinanceData) -> Section:
 
 
 def _given(value: object) -> bool:
-    return (
-        value is not None
-        and not (isinstance(value, float) and np.isnan(value))
-        and value is not pd.NA
-    )
+    return not (value is None or bool(pd.isna(value)))  # type: ignore[arg-type]
+
+
+def _text(value: object) -> str:
+    return str(value) if _given(value) else ""
 
 
 def _float(values: pd.Series) -> np.ndarray:
