@@ -127,6 +127,12 @@ def run_kpis(
     )
 
 
+@run_app.command("send-outbox")
+def run_send_outbox(as_of: AsOf = None) -> None:
+    """Send the queued notices whose send window has opened (every 15 min by day)."""
+    _run("send-outbox", as_of, False)
+
+
 @run_app.command("sync")
 def run_sync(as_of: AsOf = None, dry_run: DryRun = False) -> None:
     """Copy what changed at Stripe, GoCardless and AfterShip into the warehouse."""

@@ -16,6 +16,7 @@ FLOWS: dict[str, str] = {
     "sync": "flows.sync:sync",
     "reconcile": "flows.reconcile:reconcile",
     "dunning": "flows.dunning:dunning",
+    "send-outbox": "flows.send_outbox:send_outbox",
     "tax-report": "flows.tax_report:tax_report",
     "kpis": "flows.kpis:kpis",
     "renewal-notices": "flows.renewal_notices:renewal_notices",
