@@ -7,7 +7,7 @@ is the inspection and fault-injection API, outside every provider's paths.
 
 Each request goes: fault plan (latency, injected status, dropped connection,
 rate limit) -> the provider's own authentication -> the provider's handler,
-and is recorded in the request log.
+and is recorded in the request log; then its answer may be held (a stall) or lost.
 """
 
 from __future__ import annotations
@@ -103,7 +103,7 @@ class Sandbox:
             return self._control(request)(environ, start_response)
         provider_name = self.route(path)
         started = time.perf_counter()
-        decision = self.faults.decide(provider_name, path)
+        decision = self.faults.decide(provider_name, path, request.method)
         if decision.latency_s:
             time.sleep(decision.latency_s)
         if decision.drop:
@@ -116,6 +116,8 @@ class Sandbox:
         else:
             response = provider.authenticate(request) or self._handle(provider, request)
         self._record(request, provider_name, response.status_code, started)
+        if decision.stall_after_s:  # done; the answer waits (a crash test kills the client)
+            self.faults.stall(provider_name, request.method, path, decision.stall_after_s)
         if decision.lose_answer:  # done, but the client never hears of it
             _drop(environ)
             return []

@@ -13,10 +13,16 @@ Tests and benchmarks drive these through ``POST /__sandbox/faults``:
   accepted, a payment retried) and then its connection is closed before the answer: the
   client cannot tell whether it happened (a timeout after the request left);
 - ``{"provider": "stripe", "rate_limit": 25}``: more than 25 requests in any
-  second are answered 429 exactly as the provider does.
+  second are answered 429 exactly as the provider does;
+- ``{"provider": "sendgrid", "stall_after_ms": 60000, "count": 1, "after": 2}``: let 2
+  matching requests through, then carry out the next one (a mail accepted, a payment
+  retried, a page read) and hold its answer for up to 60 s. ``GET /__sandbox/faults``
+  lists the requests being held under ``stalled``, so a crash test can wait until the
+  pipeline is exactly there (the provider acted, the pipeline has not heard) and kill
+  it; ``DELETE /__sandbox/faults`` releases every held answer at once.
 
-``path`` (a prefix) narrows a fault to some endpoints. ``DELETE /__sandbox/faults``
-clears everything.
+``path`` (a prefix) narrows a fault to some endpoints, and a stall's ``method``
+(``"POST"``) to the writes among them. ``DELETE /__sandbox/faults`` clears everything.
 """
 
 from __future__ import annotations
@@ -39,10 +45,17 @@ class Fault:
     latency_ms: int = 0
     drop: bool = False
     lose_answer: bool = False
+    stall_after_ms: int = 0
+    after: int = 0  # matching requests let through before the fault starts to bite
     path: str = ""
+    method: str = ""  # e.g. "POST": a write, not the reads of the same path
 
-    def matches(self, provider: str, path: str) -> bool:
-        return self.provider in (provider, "*") and path.startswith(self.path)
+    def matches(self, provider: str, path: str, method: str = "") -> bool:
+        return (
+            self.provider in (provider, "*")
+            and path.startswith(self.path)
+            and self.method in ("", method.upper())
+        )
 
 
 @dataclass
@@ -53,7 +66,18 @@ class Decision:
     status: int | None = None
     drop: bool = False
     lose_answer: bool = False
+    stall_after_s: float = 0.0
     retry_after_s: float | None = None
+
+
+@dataclass
+class Held:
+    """A request carried out whose answer the sandbox is holding back."""
+
+    provider: str
+    method: str
+    path: str
+    released: threading.Event = field(default_factory=threading.Event)
 
 
 @dataclass
@@ -86,6 +110,7 @@ class FaultPlan:
         self._faults: list[Fault] = []
         self._buckets: dict[str, TokenBucket] = {}
         self._random = random.Random(seed)
+        self._held: list[Held] = []
 
     def add(self, spec: dict[str, Any]) -> None:
         provider = str(spec.get("provider", "*"))
@@ -109,6 +134,17 @@ class FaultPlan:
                         path=str(spec.get("path", "")),
                     )
                 )
+            if "stall_after_ms" in spec:
+                self._faults.append(
+                    Fault(
+                        provider=provider,
+                        count=None if spec.get("count", 1) is None else int(spec.get("count", 1)),
+                        stall_after_ms=int(spec["stall_after_ms"]),
+                        after=int(spec.get("after", 0)),
+                        path=str(spec.get("path", "")),
+                        method=str(spec.get("method", "")).upper(),
+                    )
+                )
             if any(k in spec for k in ("status", "latency_ms", "drop")):
                 drop = spec.get("drop")
                 self._faults.append(
@@ -128,24 +164,44 @@ class FaultPlan:
                 )
 
     def clear(self) -> None:
+        """Remove every fault and rate limit, and release every held answer."""
         with self._lock:
             self._faults.clear()
             self._buckets.clear()
+            for held in self._held:
+                held.released.set()
 
     def describe(self) -> dict[str, Any]:
         with self._lock:
             return {
                 "faults": [vars(f).copy() for f in self._faults],
                 "rate_limits": {name: b.rate for name, b in self._buckets.items()},
+                "stalled": [
+                    {"provider": h.provider, "method": h.method, "path": h.path} for h in self._held
+                ],
             }
 
-    def decide(self, provider: str, path: str) -> Decision:
+    def stall(self, provider: str, method: str, path: str, seconds: float) -> None:
+        """Hold the current request's answer for ``seconds`` or until :meth:`clear`."""
+        held = Held(provider, method, path)
+        with self._lock:
+            self._held.append(held)
+        try:
+            held.released.wait(seconds)
+        finally:
+            with self._lock:
+                self._held.remove(held)
+
+    def decide(self, provider: str, path: str, method: str = "") -> Decision:
         decision = Decision()
         with self._lock:
             for fault in list(self._faults):
-                if not fault.matches(provider, path):
+                if not fault.matches(provider, path, method):
                     continue
                 decision.latency_s += fault.latency_ms / 1000
+                if fault.stall_after_ms:
+                    self._stall(decision, fault)
+                    continue
                 if fault.status is None and not fault.drop and not fault.lose_answer:
                     continue
                 if decision.status is not None or decision.drop or decision.lose_answer:
@@ -167,3 +223,16 @@ class FaultPlan:
                     decision.status = 429
                     decision.retry_after_s = wait
         return decision
+
+    def _stall(self, decision: Decision, fault: Fault) -> None:
+        """Count ``fault`` down for this request (caller holds the lock)."""
+        if decision.stall_after_s:
+            return
+        if fault.after > 0:
+            fault.after -= 1
+            return
+        decision.stall_after_s = fault.stall_after_ms / 1000
+        if fault.count is not None:
+            fault.count -= 1
+            if fault.count <= 0:
+                self._faults.remove(fault)
