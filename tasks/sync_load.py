@@ -13,7 +13,9 @@ the returned tallies say what was inserted, updated, unchanged and quarantined.
 from __future__ import annotations
 
 import json
+import os
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -244,8 +246,26 @@ def writer() -> ProcessPoolExecutor:
     global _writer
     with _writer_lock:
         if _writer is None:
-            _writer = ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn"))
+            _writer = ProcessPoolExecutor(
+                max_workers=1,
+                mp_context=get_context("spawn"),
+                initializer=_exit_with,
+                initargs=(os.getpid(),),
+            )
         return _writer
+
+
+def _exit_with(parent: int) -> None:
+    """In the writer: leave when the process that started it is gone. A parent killed
+    (a timeout, Ctrl-C twice) never tells its pool to stop, and the writer would wait
+    for work for ever."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="writer-watch", daemon=True).start()
 
 
 def _submit(url: str, args: tuple[Any, ...]) -> Future[dict[str, Tally]]:
