@@ -46,5 +46,22 @@ bench: $(STAMP)
 sandbox: $(STAMP)
 	$(BIN)/echeancier sandbox serve --generate small --seed 42
 
+# Prefect on this machine (docs/deployments.md): `make server` (UI at
+# http://127.0.0.1:4200), then in other terminals `make deploy` and `make worker`. The
+# worker's flow runs read DATABASE_URL and the provider keys from its environment.
+PREFECT_API_URL ?= http://127.0.0.1:4200/api
+PREFECT_RESULTS ?= $(CURDIR)/var/prefect-results
+.PHONY: server worker deploy
+
+server: $(STAMP)
+	PREFECT_SERVER_ANALYTICS_ENABLED=false $(BIN)/prefect server start
+
+worker: $(STAMP)
+	PREFECT_API_URL=$(PREFECT_API_URL) PREFECT_RESULTS_LOCAL_STORAGE_PATH=$(PREFECT_RESULTS) \
+		$(BIN)/prefect worker start --pool echeancier --limit 4
+
+deploy: $(STAMP)
+	PREFECT_API_URL=$(PREFECT_API_URL) $(BIN)/python -m deployments deploy
+
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache

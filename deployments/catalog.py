@@ -130,6 +130,15 @@ DEPLOYMENTS: tuple[Deployment, ...] = (
         backfill="range",
     ),
     Deployment(
+        "send_outbox",
+        "Send the queued notices whose send window has opened (every 15 minutes, "
+        "09:00-19:00); a run still sending makes the next one skip.",
+        flow="send-outbox",
+        tags=("scheduled", "acts"),
+        cron="*/15 9-18 * * *",
+        collision="CANCEL_NEW",
+    ),
+    Deployment(
         "backfill",
         "Re-run the day-based report flows for a range of past business dates; never "
         "writes to a customer.",

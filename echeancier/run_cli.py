@@ -21,6 +21,7 @@ FLOWS: dict[str, str] = {
     "kpis": "flows.kpis:kpis",
     "renewal-notices": "flows.renewal_notices:renewal_notices",
     "shipment-notices": "flows.shipment_notices:shipment_notices",
+    "backfill": "flows.backfill:backfill",
 }
 
 

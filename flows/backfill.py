@@ -8,7 +8,7 @@ may be backfilled and why the others may not is ``domain/backfill.py``'s docstri
 Each step is a subflow whose result is kept: a step that fails fails the backfill, and
 the operator's Retry resumes at that step (the completed ones are not run again). A
 progress artifact fills as the steps complete; the summary lists them; ``pipeline_runs``
-records the run with ``as_of = date_to``. Nothing here writes to a customer.
+records the run under today's business date. Nothing here writes to a customer.
 
 Example: ``prefect deployment run backfill/backfill -p date_from=2026-01-01
 -p date_to=2026-03-31`` runs kpis once and tax_report 90 times.
@@ -42,14 +42,22 @@ def utc_now() -> datetime:
 
 
 @flow(name="backfill")
-def backfill(date_from: date, date_to: date, flows: list[str] | None = None) -> BackfillReport:
-    """Re-run ``flows`` (default: all backfillable ones built) for ``date_from .. date_to``."""
+def backfill(
+    date_from: date,
+    date_to: date,
+    flows: list[str] | None = None,
+    as_of: date | None = None,
+) -> BackfillReport:
+    """Re-run ``flows`` (default: all backfillable ones built) for ``date_from .. date_to``
+    (``as_of``: the business date the backfill is recorded under, default today)."""
     settings = load_settings()
     started = utc_now()
-    check_range(date_from, date_to, started.astimezone(ZoneInfo(settings.timezone)).date())
+    today = started.astimezone(ZoneInfo(settings.timezone)).date()
+    as_of = as_of or today
+    check_range(date_from, date_to, today)
     chosen, skipped = choose(flows)
     steps = plan(date_from, date_to, chosen)
-    run = PipelineRun(current_run_id(), "backfill", date_to, started)
+    run = PipelineRun(current_run_id(), "backfill", as_of, started)
     record_backfill_run(settings, run)
     progress = start_progress(f"backfill {date_from}..{date_to}: {len(steps)} runs")
     done: list[str] = []

@@ -37,6 +37,7 @@ def test_prefect_accepts_the_file_and_every_flow_of_the_design_has_a_deployment(
         "shipment-notices",
         "tax-report",
         "kpis",
+        "send-outbox",
         "backfill",
         "erase_customer",
     ]
@@ -47,9 +48,12 @@ def test_prefect_accepts_the_file_and_every_flow_of_the_design_has_a_deployment(
         assert (ROOT / deployment["entrypoint"].split(":")[0]).parent == ROOT / "flows"
 
 
-def test_only_nightly_is_scheduled_at_two_in_the_business_time_zone_and_never_overlaps() -> None:
+def test_nightly_runs_at_two_and_the_sender_by_day_in_the_business_time_zone() -> None:
     scheduled = {d["name"]: d["schedules"] for d in _yaml()["deployments"] if d["schedules"]}
-    assert scheduled == {"nightly": [{"cron": "0 2 * * *", "timezone": "Europe/Paris"}]}
+    assert scheduled == {
+        "nightly": [{"cron": "0 2 * * *", "timezone": "Europe/Paris"}],
+        "send-outbox": [{"cron": "*/15 9-18 * * *", "timezone": "Europe/Paris"}],
+    }
     nightly = next(d for d in _yaml()["deployments"] if d["name"] == "nightly")
     assert nightly["concurrency_limit"] == {"limit": 1, "collision_strategy": "ENQUEUE"}
 
