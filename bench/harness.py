@@ -195,12 +195,22 @@ class PipelineRun:
         return {name: n for name, n in out.items() if n}
 
 
+def prefect_child_env(sandbox_env: dict[str, str], database_url: str, home: Path) -> dict[str, str]:
+    """A pipeline child's environment: the sandbox, the warehouse, and an ephemeral Prefect
+    server of its own (as in ``make demo``) given two minutes to start: on a busy 2-core
+    machine Prefect's default 20 s is not always enough, and the setting must be in the
+    environment before the child imports prefect."""
+    env = {**os.environ, **sandbox_env, "DATABASE_URL": database_url, "PREFECT_HOME": str(home)}
+    env.pop("PREFECT_API_URL", None)
+    env.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
+    return env
+
+
 def run_pipeline(
     sandbox_env: dict[str, str], database_url: str, *, as_of: date, home: Path, timeout_s: float
 ) -> PipelineRun:
     """Run the real ``sync`` flow in its own process (bench/pipeline_child.py)."""
-    env = {**os.environ, **sandbox_env, "DATABASE_URL": database_url, "PREFECT_HOME": str(home)}
-    env.pop("PREFECT_API_URL", None)  # an ephemeral Prefect server of its own, as in make demo
+    env = prefect_child_env(sandbox_env, database_url, home)
     started = time.perf_counter()
     out = subprocess.run(
         [sys.executable, str(ROOT / "bench" / "pipeline_child.py"), as_of.isoformat()],

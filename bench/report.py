@@ -41,28 +41,45 @@ def benches(database_url: str | None) -> list[Bench]:
     out = [
         Bench("Sandbox scale: the medium shop", [PY, "bench/sandbox_scale.py", "--size", "medium"]),
         Bench("Upsert throughput: SQLite", [PY, "bench/upsert_throughput.py"]),
+        Bench("Load vs the floor: SQLite", [PY, "bench/load_floor.py"], markdown=True),
     ]
     if database_url:
-        out.append(
+        out += [
             Bench(
                 "Upsert throughput: PostgreSQL",
                 [PY, "bench/upsert_throughput.py", "--database-url", database_url],
-            )
-        )
-    out.append(
+            ),
+            Bench(
+                "Load vs the floor: PostgreSQL",
+                [PY, "bench/load_floor.py", "--database-url", database_url],
+                markdown=True,
+            ),
+        ]
+    out += [
         Bench(
             "Reconciliation: the medium shop",
             [PY, "bench/reconcile_medium.py", "--database-url", "sqlite:///var/recon-bench.db"],
-        )
-    )
-    out.append(
+        ),
+        Bench("KPI backfill: the medium shop", [PY, "bench/kpi_backfill.py", "--size", "medium"]),
         Bench(
             "Sync throughput: the medium shop into SQLite",
             [PY, "bench/sync_throughput.py", "--size", "medium"],
             markdown=True,
             timeout_s=3 * 3600,
-        )
-    )
+        ),
+        Bench(
+            "Sync vs dlt: the medium shop into SQLite",
+            [PY, "bench/sync_vs_dlt.py", "--size", "medium", "--repeat", "3"],
+            markdown=True,
+            timeout_s=4 * 3600,
+        ),
+        Bench(
+            "Orchestration overhead and transforms: the medium shop",
+            [PY, "bench/orchestration.py", "--size", "medium", "--repeat", "3", "--transforms"],
+            markdown=True,
+            timeout_s=3 * 3600,
+        ),
+    ]
     return out
 
 

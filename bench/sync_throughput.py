@@ -27,6 +27,8 @@ markdown block on stdout, progress on stderr.
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import shutil
 import statistics
 import sys
@@ -145,10 +147,22 @@ def night(
         run = run_pipeline(
             sandbox.env, warehouse.url, as_of=as_of, home=home, timeout_s=args.timeout
         )
-        per_provider = {p: traffic(sandbox.requests(p)) for p in PROVIDERS}
+        logs = {p: sandbox.requests(p) for p in PROVIDERS}
+        per_provider = {p: traffic(log) for p, log in logs.items()}
+        keep_request_log(logs, f"ours-{as_of}")
         stopped_at = sandbox.clock()
     log(f"  flow {run.flow_seconds:.1f} s, modes {run.report['modes']}")
     return Night(run, per_provider, stopped_at)
+
+
+def keep_request_log(logs: dict[str, Any], name: str) -> None:
+    """With ``BENCH_REQUEST_LOG=DIR``, the sandbox's request log of a run as JSON there
+    (to see where a run's rate dipped: ``jq`` the ``time`` and ``path`` fields)."""
+    folder = os.environ.get("BENCH_REQUEST_LOG")
+    if folder:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        stamp = time.strftime("%H%M%S")
+        (Path(folder) / f"{name}-{stamp}.json").write_text(json.dumps(logs))
 
 
 @contextmanager

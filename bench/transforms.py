@@ -1,0 +1,105 @@
+"""Each nightly transform against the I/O floor: the time to read its input tables.
+
+    .venv/bin/python bench/transforms.py --database-url sqlite:///var/x.db --as-of 2026-07-02
+
+Runs against a warehouse a sync and a night have filled (bench/orchestration.py calls it
+on the warehouse its setup leaves). For each step, the flow's own task functions
+(``.fn``: no Prefect), one after the other, ``--repeat`` times (median):
+
+- reconciliation: ``read_recon_frames`` vs ``find_recon_exceptions``;
+- dunning decisions: ``read_dunning_inputs`` vs ``decide_dunning`` (``domain.dunning.decide``);
+- VAT lines and returns: ``read_tax_inputs`` vs ``compute_tax_returns`` (``domain/tax``);
+- the KPI backfill: ``read_kpi_inputs`` vs ``compute_kpi_daily`` over every day from
+  the first subscription to ``--as-of``.
+
+Target: each computation within 3× its read. Prints markdown table rows.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from datetime import date
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+TARGET = 3.0
+
+
+def timed(call: Callable[[], Any]) -> tuple[float, Any]:
+    started = time.perf_counter()
+    result = call()
+    return time.perf_counter() - started, result
+
+
+def steps(settings: Any, as_of: date) -> dict[str, tuple[Callable[[], Any], Callable[[Any], Any]]]:
+    """Per step: (read its inputs, compute from them)."""
+    from tasks.dunning import decide_dunning, load_dunning_policy, read_dunning_inputs
+    from tasks.kpis import compute_kpi_daily, read_kpi_inputs
+    from tasks.reconcile import find_recon_exceptions, load_recon_policy, read_recon_frames
+    from tasks.tax import compute_tax_returns, load_tax_policies, read_tax_inputs
+
+    recon_policy = load_recon_policy.fn(settings)
+    dunning_policy, rates = load_dunning_policy.fn(settings)
+    vat_rates, calendar = load_tax_policies.fn(settings)
+    tz = settings.timezone
+
+    def backfill(inputs: Any) -> Any:
+        first = inputs.subscriptions["start_at"].min().tz_convert(tz).date()
+        return compute_kpi_daily.fn(inputs, first, as_of, tz)
+
+    return {
+        "reconciliation (rules)": (
+            lambda: read_recon_frames.fn(settings),
+            lambda frames: find_recon_exceptions.fn(frames, as_of, recon_policy),
+        ),
+        "dunning decisions": (
+            lambda: read_dunning_inputs.fn(settings),
+            lambda inputs: decide_dunning.fn(
+                inputs, dunning_policy, rates, as_of, settings.portal_url
+            ),
+        ),
+        "VAT lines and returns": (
+            lambda: read_tax_inputs.fn(settings),
+            lambda inputs: compute_tax_returns.fn(inputs, as_of, vat_rates, calendar, tz),
+        ),
+        "KPI backfill (whole history)": (lambda: read_kpi_inputs.fn(settings), backfill),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--database-url", required=True)
+    parser.add_argument("--as-of", required=True)
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    from echeancier.settings import Settings
+
+    settings = Settings(DATABASE_URL=args.database_url)  # type: ignore[call-arg]
+    as_of = date.fromisoformat(args.as_of)
+    print("| step | read its inputs | compute | compute / read | target ≤ 3× |")
+    print("|---|---|---|---|---|")
+    for name, (read, compute) in steps(settings, as_of).items():
+        reads, computes = [], []
+        for _ in range(args.repeat):
+            read_s, inputs = timed(read)
+            compute_s, _ = timed(partial(compute, inputs))
+            reads.append(read_s)
+            computes.append(compute_s)
+        r, c = statistics.median(reads), statistics.median(computes)
+        ratio = c / r if r else float("inf")
+        print(
+            f"| {name} | {r:.2f} s | {c:.2f} s | {ratio:.1f}× |"
+            f" {'met' if ratio <= TARGET else 'NOT met'} |",
+            flush=True,
+        )
+
+
+if __name__ == "__main__":
+    main()
