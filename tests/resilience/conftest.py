@@ -30,7 +30,23 @@ from tests.flows.conftest import (  # noqa: F401  (fixtures shared with the flow
     shop_template,
     sqlite_warehouse_template,
 )
-from tests.resilience.harness import World, world
+from tests.resilience.harness import World, Zygote, world
+
+# The pipelines log as in production (INFO), the connectors' retry warnings included.
+LOGGING = {"PREFECT_LOGGING_LEVEL": "INFO", "PREFECT_LOGGING_EXTRA_LOGGERS": "connectors"}
+
+
+@pytest.fixture(scope="session")
+def zygote(request: pytest.FixtureRequest) -> Iterator[Zygote]:
+    """The process that forks every pipeline process of the session, on its Prefect server."""
+    import os
+
+    from prefect.settings import PREFECT_API_URL
+
+    request.getfixturevalue("prefect_server")
+    server = Zygote({**os.environ, "PREFECT_API_URL": str(PREFECT_API_URL.value()), **LOGGING})
+    yield server
+    server.close()
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,9 @@
 """The crash harness: a sandbox of one's own, the pipeline in a process of its own, a kill.
 
-A crash test runs ``echeancier run nightly`` (through :mod:`tests.resilience.child`) in a
-subprocess against a sandbox served from the test process, and kills it with SIGKILL at
-a point the sandbox or the database makes exact, never a sleep:
+A crash test runs ``echeancier run nightly`` (:mod:`tests.resilience.child`, forked by a
+:class:`Zygote` that has imported everything once) in a process of its own, against a
+sandbox served from the test process, and kills it with SIGKILL at a point the sandbox
+or the database makes exact, never a sleep:
 
 - **a provider request**: the sandbox stalls a matching request after carrying it out
   (``stall_after_ms``: the mail is accepted, the payment retried, the page read) and
@@ -26,11 +27,13 @@ from __future__ import annotations
 
 import json
 import os
+import queue
 import re
 import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -72,6 +75,7 @@ class World:
     database_url: str
     engine: Engine
     home: Path  # the pipeline's working directory: Data Docs land in home/var/gx
+    zygote: Zygote | None
     outputs: list[Outcome] = field(default_factory=list)
 
     @property
@@ -110,7 +114,13 @@ class World:
 
 @contextmanager
 def world(
-    template: Path, summary: Summary, database_url: str, home: Path, *, seed: int
+    template: Path,
+    summary: Summary,
+    database_url: str,
+    home: Path,
+    *,
+    seed: int,
+    zygote: Zygote | None = None,
 ) -> Iterator[World]:
     """Serve a fresh copy of the shop ``template`` at its clock start, for one world."""
     home.mkdir(parents=True, exist_ok=True)
@@ -125,13 +135,57 @@ def world(
     engine = make_engine(database_url)
     try:
         with start(store, clock=Clock(summary.clock_start), seed=seed) as running:
-            yield World(running, store, template, summary, database_url, engine, home)
+            yield World(running, store, template, summary, database_url, engine, home, zygote)
     finally:
         engine.dispose()
         store.close()
 
 
 # -- the pipeline in its own process -------------------------------------------------------
+
+
+class Zygote:
+    """A ``tests.resilience.child --serve`` process, which forks the pipelines.
+
+    ``env`` is the server's environment: the Prefect settings in it (the API URL, the log
+    level) hold for every pipeline it forks; each pipeline gets its own on top.
+    """
+
+    def __init__(self, env: Mapping[str, str]) -> None:
+        self.env = {**env, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"}
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "tests.resilience.child", "--serve"],
+            cwd=ROOT,
+            env=self.env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        self._lines: queue.Queue[dict[str, Any] | None] = queue.Queue()
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self._lines.put(json.loads(line))
+        self._lines.put(None)
+
+    def answer(self, timeout: float | None) -> dict[str, Any]:
+        line = self._lines.get(timeout=timeout)
+        if line is None:
+            raise AssertionError(f"the pipeline server died ({self.proc.poll()})")
+        return line
+
+    def fork(self, command: Mapping[str, Any]) -> int:
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(json.dumps(command) + "\n")
+        self.proc.stdin.flush()
+        return int(self.answer(WAIT_S)["pid"])
+
+    def close(self) -> None:
+        if self.proc.stdin is not None:
+            self.proc.stdin.close()
+        self.proc.wait(60)
 
 
 @dataclass(frozen=True)
@@ -145,52 +199,47 @@ class Outcome:
 
 
 class Pipeline:
-    """``echeancier <args>`` in a child process (see :mod:`tests.resilience.child`)."""
+    """``echeancier <args>`` in a process of its own (see :mod:`tests.resilience.child`)."""
 
     def __init__(self, w: World, *args: str, env: Mapping[str, str] | None = None) -> None:
-        self.world = w
+        assert w.zygote is not None, "a world for pipelines in their own process needs a zygote"
+        self.world, self.zygote = w, w.zygote
         n = len(w.outputs)
-        self._out = open(w.home / f"run-{n}.out", "w+")  # noqa: SIM115 (closed in _finish)
-        self._err = open(w.home / f"run-{n}.err", "w+")  # noqa: SIM115
-        environment = {
-            **os.environ,
-            **w.env(),
-            "PYTHONPATH": str(ROOT),
-            "PYTHONUNBUFFERED": "1",
-            **(env or {}),
-        }
-        from prefect.settings import PREFECT_API_URL
-
-        api = PREFECT_API_URL.value()  # the session's test server, when one is running
-        if api:
-            environment["PREFECT_API_URL"] = str(api)
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "tests.resilience.child", *args],
-            cwd=w.home,
-            env=environment,
-            stdout=self._out,
-            stderr=self._err,
+        self._paths = (w.home / f"run-{n}.out", w.home / f"run-{n}.err")
+        self.pid = self.zygote.fork(
+            {
+                "args": list(args),
+                "env": {**self.zygote.env, **w.env(), **(env or {})},
+                "cwd": str(w.home),
+                "stdout": str(self._paths[0]),
+                "stderr": str(self._paths[1]),
+            }
         )
+        self.returncode: int | None = None
 
     def alive(self) -> bool:
-        return self.proc.poll() is None
+        if self.returncode is None:
+            try:
+                self.returncode = int(self.zygote.answer(0.0)["exit"])
+            except queue.Empty:
+                return True
+        return False
 
     def wait(self, timeout: float = WAIT_S) -> Outcome:
-        self.proc.wait(timeout)
+        if self.returncode is None:
+            self.returncode = int(self.zygote.answer(timeout)["exit"])
         return self._finish(killed=False)
 
     def kill(self) -> Outcome:
         """SIGKILL: no handler runs, no transaction commits, no Prefect state is reported."""
-        os.kill(self.proc.pid, signal.SIGKILL)
-        self.proc.wait(30)
+        os.kill(self.pid, signal.SIGKILL)
+        if self.returncode is None:
+            self.returncode = int(self.zygote.answer(30)["exit"])
         return self._finish(killed=True)
 
     def _finish(self, *, killed: bool) -> Outcome:
-        self._out.seek(0)
-        self._err.seek(0)
-        outcome = Outcome(self.proc.returncode, self._out.read(), self._err.read(), killed)
-        self._out.close()
-        self._err.close()
+        out, err = (p.read_text() if p.exists() else "" for p in self._paths)
+        outcome = Outcome(int(self.returncode or 0), out, err, killed)
         self.world.outputs.append(outcome)
         return outcome
 
@@ -384,3 +433,79 @@ def differences(got: Mapping[str, list[str]], want: Mapping[str, list[str]]) -> 
                 found.update(extra=extra[:3], missing=missing[:3])
             out[name] = found
     return out
+
+
+# -- what a run left for people to read ----------------------------------------------------
+
+
+def published_since(moment: datetime) -> dict[str, str]:
+    """Every log line and artifact the Prefect server holds from flow runs since ``moment``
+    (``{"log <n>": text, "artifact <key> <n>": text}``), logs flushed first."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import (
+        ArtifactFilter,
+        ArtifactFilterFlowRunId,
+        FlowRunFilter,
+        FlowRunFilterStartTime,
+        LogFilter,
+        LogFilterTimestamp,
+    )
+    from prefect.logging.handlers import APILogWorker
+
+    APILogWorker.drain_all()
+    out: dict[str, str] = {}
+    with get_client(sync_client=True) as client:
+        offset = 0
+        while page := client.read_logs(
+            LogFilter(timestamp=LogFilterTimestamp(after_=moment)), limit=200, offset=offset
+        ):
+            for log in page:
+                out[f"log {offset} {log.name}"] = log.message
+                offset += 1
+        runs = client.read_flow_runs(
+            flow_run_filter=FlowRunFilter(start_time=FlowRunFilterStartTime(after_=moment))
+        )
+        ids = [r.id for r in runs]
+        artifacts = client.read_artifacts(
+            artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=ids))
+        )
+        for n, artifact in enumerate(artifacts):
+            out[f"artifact {artifact.key} {n}"] = json.dumps(artifact.data, default=str)
+            out[f"artifact {artifact.key} {n} description"] = artifact.description or ""
+    return out
+
+
+def files_under(folder: Path) -> dict[str, str]:
+    """The text of every file under ``folder`` (the sheets of a workbook included)."""
+    import zipfile
+
+    out: dict[str, str] = {}
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        if path.suffix == ".xlsx":
+            with zipfile.ZipFile(path) as book:
+                for name in book.namelist():
+                    out[f"{path}:{name}"] = book.read(name).decode("utf-8", "replace")
+        elif path.suffix not in (".db", ".db-wal", ".db-shm", ".png"):
+            out[str(path)] = path.read_bytes().decode("utf-8", "replace")
+    return out
+
+
+def customer_emails(store: Store) -> set[str]:
+    """Every customer e-mail address the shop holds, at Stripe and at GoCardless."""
+    found = set()
+    for provider in ("stripe", "gocardless"):
+        for customer in store.iter_all(provider, "customers"):
+            if customer.get("email"):
+                found.add(str(customer["email"]))
+    return found
+
+
+def leaks(texts: Mapping[str, str], needles: set[str]) -> list[tuple[str, str]]:
+    """``(where, what)`` for each needle found in a text (case-insensitive)."""
+    lowered = {n.lower(): n for n in needles if n}
+    return sorted(
+        (where, needle)
+        for where, body in texts.items()
+        for low, needle in lowered.items()
+        if low in body.lower()
+    )
