@@ -33,6 +33,7 @@ from reporting import FinanceData, render_finance_report
 from tasks.sync_common import engine_for
 from warehouse import kpi_tables, tables
 from warehouse.state import PipelineRun, record_run
+from warehouse.types import UTCDateTime
 from warehouse.upsert import dialect_insert
 
 _CHUNK = 1000
@@ -171,7 +172,7 @@ def read(conn: Connection, name: str, columns: tuple[str, ...]) -> pd.DataFrame:
     frame = pd.DataFrame(rows, columns=list(columns))
     for column in columns:
         kind = table.c[column].type
-        if column.endswith("_at"):
+        if isinstance(kind, UTCDateTime):
             frame[column] = pd.to_datetime(frame[column], utc=True, format="ISO8601")
         elif isinstance(kind, Date):
             parsed = pd.to_datetime(frame[column], format="ISO8601")
