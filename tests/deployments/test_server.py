@@ -194,6 +194,42 @@ def test_the_retry_ran_each_step_once_more_only_where_it_had_failed(night: Night
     assert recorded[("dunning", "completed")] == 1
 
 
+def test_launch_under_a_deployment_runs_a_downstream_flow_once_across_retries(
+    stack: tuple[Stack, str], night: Night
+) -> None:
+    from prefect import flow
+
+    from deployments.catalog import POOL
+    from deployments.render import ROOT
+
+    running, _ = stack
+    with api(running):
+        flow.from_source(str(ROOT), "tests/deployments/chained.py:chained").deploy(
+            "chained",
+            work_pool_name=POOL,
+            job_variables={"env": {"PREFECT_RESULTS_PERSIST_BY_DEFAULT": "true"}},
+            print_next_steps=False,
+        )
+    out = running.prefect(
+        "deployment", "run", "chained/chained", "--param", f"as_of={AS_OF.isoformat()}"
+    ).stdout
+    run_id = UUID(out.split("UUID:")[1].split()[0])
+    first = wait_final(running, run_id)
+    assert first.state_name == "Failed"
+    running.prefect("flow-run", "retry", str(run_id))
+    retried = wait_final(running, run_id, after_count=first.run_count)
+    assert retried.state_name == "Completed"
+    with api(running) as client:
+        result = client.read_flow_run(run_id).state.result()  # type: ignore[union-attr]
+        launched = [
+            r
+            for r in client.read_flow_runs()
+            if r.idempotency_key == f"nightly:{AS_OF.isoformat()}:reconcile"
+        ]
+    assert result == AS_OF.isoformat()  # the parent got reconcile's report back
+    assert [(r.state_name, r.run_count) for r in launched] == [("Completed", 1)]
+
+
 # -- the Prefect UI in headless Chromium ----------------------------------------------
 
 
@@ -208,10 +244,14 @@ def test_the_ui_shows_the_deployments_and_the_runs_artifacts(
     stack: tuple[Stack, str], night: Night
 ) -> None:
     running, _ = stack
+    with api(running) as client:
+        names = sorted(d.name for d in client.read_deployments())
+    assert {d.deployment_name for d in catalog.available()} <= set(names)
     listed = page_text(f"{running.ui_url}/deployments")
-    assert "Can't connect" not in listed
-    for d in catalog.available():
-        assert f" {d.deployment_name} " in listed, listed[:2000]
+    assert f"{len(names)} Deployments" in listed, listed[:2000]
+    for name in names[:10]:  # the first page, A to Z
+        assert f" {name} {name} Ready " in listed, listed[:2000]
+    assert "At 02:00 AM every day" in listed  # nightly's schedule
     with api(running) as client:
         made = client.read_artifacts(
             artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[night.run_id]))
