@@ -4,12 +4,16 @@ resumes at the step that failed."""
 
 from __future__ import annotations
 
+import time
 from datetime import date, timedelta
 
 import pytest
 import requests
 from prefect import flow
 from prefect.artifacts import Artifact
+from prefect.client.orchestration import get_client
+from prefect.events.filters import EventFilter, EventNameFilter, EventResourceFilter
+from prefect.events.worker import EventsWorker
 from sqlalchemy import create_engine, select
 
 import flows.backfill
@@ -81,6 +85,20 @@ def test_a_retried_backfill_resumes_at_the_step_that_failed(
         ).scalar_one()
     engine.dispose()
     assert status == "completed"
+    # and it announced what it did: the completion event carries its counts
+    EventsWorker.drain_all()
+    event_filter = EventFilter(
+        event=EventNameFilter(name=["echeancier.flow.completed"]),
+        resource=EventResourceFilter(id=["echeancier.flow.backfill"]),
+    )
+    with get_client(sync_client=True) as client:
+        for _ in range(50):  # the server stores events asynchronously
+            page = client.read_events(filter=event_filter, limit=50).events
+            events = [e for e in page if e.payload["run_id"] == state.result().run_id]
+            if events:
+                break
+            time.sleep(0.2)
+    assert [e.payload["counts"] for e in events] == [{"flaky_daily": 3}]
 
 
 def test_only_backfillable_flows_are_accepted(prefect_server: None) -> None:
