@@ -60,7 +60,10 @@ def benches(database_url: str | None) -> list[Bench]:
             "Reconciliation: the medium shop",
             [PY, "bench/reconcile_medium.py", "--database-url", "sqlite:///var/recon-bench.db"],
         ),
-        Bench("KPI backfill: the medium shop", [PY, "bench/kpi_backfill.py", "--size", "medium"]),
+        Bench(
+            "KPI backfill: the medium shop",
+            [PY, "bench/kpi_backfill.py", "--database-url", "sqlite:///var/kpi-bench.db"],
+        ),
         Bench(
             "Sync throughput: the medium shop into SQLite",
             [PY, "bench/sync_throughput.py", "--size", "medium"],
@@ -103,6 +106,26 @@ Pages served from the large shop (quiet run, median of 15, served in / seen by t
 newest 100 Stripe charges 21.7 / 102.0 ms; 100 charges after a cursor 90 % down the
 list 91.6 / 161.4 ms; with `expand[]` 22.7 / 110.5 ms; 100 invoices with
 `created[gte]` 23.7 / 124.3 ms; 500 GoCardless payments 22.3 / 33.5 ms.
+
+### KPI backfill: the medium shop (recorded by hand, 2026-11-26)
+
+`.venv/bin/python bench/kpi_backfill.py --size medium --database-url …`: the KPIs of
+every day of the medium shop's history (20,000 customers; 2024-12-29 .. 2026-06-30,
+549 days) in one run, as `echeancier run kpis --from 2024-12-29 --to 2026-06-30` runs
+its tasks. The machine was never quiet that afternoon (other engineers' tests and
+benchmarks); the load averages say how busy it was.
+
+| run (UTC) | database | load, start → end | read | compute | upsert | forecast | report | total |
+|---|---|---|---|---|---|---|---|---|
+| 15:15 | SQLite | 5.8 → 5.0 | 3.56 s | 5.18 s | 0.10 s | 4.40 s | 5.10 s | **18.3 s** |
+| 15:23 | SQLite | 7.0 → 10.3 | 4.03 s | 4.60 s | 0.20 s | 6.51 s | 7.74 s | **23.1 s** |
+| 15:28 | PostgreSQL | 10.3 → 14.0 | 7.39 s | 4.49 s | 0.11 s | 9.47 s | 9.97 s | **31.4 s** |
+
+Columns: reading the facts, computing the 549 days, upserting `kpi_daily`, the forecast
+and its accuracy (stored), the finance report. The pure backfill (`kpi_daily` over
+the 549 days, one vectorised pass, median of 3) took 1.39 s in the 15:15 run and
+5.41 s in the 15:23 one; re-upserting the same 549 rows takes 0.1–0.2 s. Well under
+the minute the issue asks for, even at a load of 14 on two cores.
 """
 
 # Why the sync misses its target, from the runs of 2026-11-26 (by hand, dated: re-check
