@@ -20,7 +20,7 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any, NoReturn, Protocol
 
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Request, Response
@@ -108,8 +108,7 @@ class Sandbox:
             time.sleep(decision.latency_s)
         if decision.drop:
             self._record(request, provider_name, 0, started)
-            _drop(environ)
-            return []
+            _drop(environ)  # raises: the server's quiet path for a dropped connection
         provider = self.providers[provider_name]
         if decision.status is not None:
             response = provider.error(decision.status, decision.retry_after_s)
@@ -120,7 +119,6 @@ class Sandbox:
             self.faults.stall(provider_name, request.method, path, decision.stall_after_s)
         if decision.lose_answer:  # done, but the client never hears of it
             _drop(environ)
-            return []
         return response(environ, start_response)
 
     def _handle(self, provider: Provider, request: Request) -> Response:
@@ -193,11 +191,15 @@ class Sandbox:
         return json_response({"error": f"no sandbox route {method} {path}"}, status=404)
 
 
-def _drop(environ: dict[str, Any]) -> None:
-    """Close the client's connection without answering (a dropped connection)."""
+def _drop(environ: dict[str, Any]) -> NoReturn:
+    """Close the client's connection without answering (a dropped connection).
+
+    Raises ``ConnectionAbortedError``, which the server takes as a client gone away and
+    passes over quietly (returning nothing would have it log a traceback per drop).
+    """
     sock = environ.get("werkzeug.socket")
-    if sock is None:
-        return
-    with contextlib.suppress(OSError):
-        sock.shutdown(socket.SHUT_RDWR)
-    sock.close()
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
+        sock.close()
+    raise ConnectionAbortedError("connection dropped by the sandbox's fault plan")

@@ -108,8 +108,8 @@ class World:
         """Every provider object created since the shop was generated: id -> placeholder."""
         return created_since(self.template, self.store.path)
 
-    def snapshot(self) -> dict[str, list[str]]:
-        return snapshot(self.engine, self.summary.clock_start, self.new_ids())
+    def snapshot(self, *, also_left_out: frozenset[str] = frozenset()) -> dict[str, list[str]]:
+        return snapshot(self.engine, self.summary.clock_start, self.new_ids(), also_left_out)
 
 
 @contextmanager
@@ -396,15 +396,25 @@ class Canon:
         return value
 
 
-def snapshot(engine: Engine, since: datetime, new_ids: Mapping[str, str]) -> dict[str, list[str]]:
-    """Every table's rows, canonical and sorted: ``{table: [row as JSON, ...]}``."""
+def snapshot(
+    engine: Engine,
+    since: datetime,
+    new_ids: Mapping[str, str],
+    also_left_out: frozenset[str] = frozenset(),
+) -> dict[str, list[str]]:
+    """Every table's rows, canonical and sorted: ``{table: [row as JSON, ...]}``;
+    ``also_left_out`` names ``table.column``s a test does not compare."""
     canon = Canon(since if since.tzinfo else since.replace(tzinfo=UTC), new_ids)
     out: dict[str, list[str]] = {}
     with engine.connect() as conn:
         for table in tables.metadata.sorted_tables:
             if table.name in NOT_COMPARED:
                 continue
-            columns = [c for c in table.columns if c.name not in LEFT_OUT]
+            columns = [
+                c
+                for c in table.columns
+                if c.name not in LEFT_OUT and f"{table.name}.{c.name}" not in also_left_out
+            ]
             rows = conn.execute(select(*columns)).all()
             out[table.name] = sorted(
                 json.dumps({c.name: canon(v) for c, v in zip(columns, r, strict=True)})
