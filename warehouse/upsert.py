@@ -106,12 +106,17 @@ def upsert(
     probe.create(conn)  # on failure the caller's rollback takes it away with the rest
     _load(conn, probe, probe_columns, [tuple(row[i] for i in positions) for row in batch.rows])
     inserted, updated, stale = _classify(conn, table, probe)
-    to_write = _keys_to_write(conn, table, probe)
-    probe.drop(conn)
-    # 2. Stage in full and merge only those: a re-run with no change stops at the probe.
-    if to_write:
+    if inserted + updated == len(batch.rows):
+        # Every row is new or changed (a first load): all of them are written, and asking
+        # which (a fetch of every key, a set, a filter) was a quarter of a first load.
+        changed = batch.rows
+    else:
+        to_write = _keys_to_write(conn, table, probe)
         key_at = positions[: len(table.primary_key.columns)]
         changed = [row for row in batch.rows if tuple(row[i] for i in key_at) in to_write]
+    probe.drop(conn)
+    # 2. Stage in full and merge only those: a re-run with no change stops at the probe.
+    if changed:
         stage = _staging_table(table, batch.columns)
         stage.create(conn)
         _load(conn, stage, batch.columns, changed)
