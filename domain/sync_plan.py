@@ -7,9 +7,12 @@
 - **Slices.** A first Stripe listing walks ``created`` in monthly slices over the last 24
   months plus one open slice before them, so several threads fill the rate limit.
 - **Versions.** A listed row's ``source_version`` is the run's start (epoch seconds,
-  times 10^6); an event's is ``created * 10^6 + position``, the position counting events
-  of the same second in stream order (and carried over between runs), so a newer event
-  always wins and an old event delivered late never rolls a row back.
+  times 10^6); an event's is ``created * 10^6 + rank * 10^5 + position``, the position
+  counting events of the same second in stream order (and carried over between runs),
+  so a newer event always wins and an old event delivered late never rolls a row back.
+  The rank (:mod:`domain.normalise.progress`) orders one second's snapshots first:
+  Stripe does not promise the order of one second's events, and a paid invoice must
+  not be followed by its open self.
 - **Carry forward.** Objects from events lack what lists expand (a charge event's
   balance transaction is an id: fee and net unknown; a subscription event has no card
   expiry). :func:`carry_forward` keeps the stored value of such columns where the new
@@ -31,7 +34,8 @@ import pandas as pd
 STRIPE_EVENT_RETENTION = timedelta(days=30)
 SLICE_MONTHS = 24
 MICROS = 1_000_000
-MAX_POSITION = MICROS - 1
+RANK_STEP = 100_000  # a second holds ten ranks of 100 000 positions
+MAX_POSITION = RANK_STEP - 1
 
 
 def choose_mode(
@@ -98,20 +102,24 @@ class EventClock:
         return cls(int(data.get("second", 0)), int(data.get("position", -1)))
 
 
-def event_versions(seconds: Sequence[int], clock: EventClock) -> tuple[list[int], EventClock]:
+def event_versions(
+    seconds: Sequence[int], clock: EventClock, ranks: Sequence[int] | None = None
+) -> tuple[list[int], EventClock]:
     """One version per event (oldest first), continuing ``clock``; and the new clock.
 
     Example: clock (100, 2) and events at 100, 100, 101 -> versions 100_000003,
-    100_000004, 101_000000.
+    100_000004, 101_000000. With ``ranks`` 3, 1, 0 (a paid invoice, then its open
+    self): 100_300003, 100_100004, 101_000000 -- the paid snapshot stays the newest.
     """
     versions = []
     second, position = clock.second, clock.position
-    for created in seconds:
+    for n, created in enumerate(seconds):
         if created == second:
             position = min(position + 1, MAX_POSITION)
         else:
             second, position = created, 0
-        versions.append(created * MICROS + position)
+        rank = ranks[n] if ranks is not None else 0
+        versions.append(created * MICROS + rank * RANK_STEP + position)
     return versions, EventClock(second, position)
 
 

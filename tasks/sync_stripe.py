@@ -6,9 +6,10 @@
   parallel (the connector's shared token bucket keeps the total under the rate limit) and
   loads it in page batches; payouts bring their balance transactions, one walk per payout.
 - :func:`pull_stripe_events` follows ``/v1/events`` oldest first in batches of up to 1000;
-  each event's ``data.object`` is loaded at version ``created * 10^6 + position``, and the
-  cursor moves in the same transaction as the batch's rows. A cursor past the 30-day
-  retention returns ``None``: the flow re-lists instead.
+  each event's ``data.object`` is loaded at version ``created * 10^6 + rank * 10^5 +
+  position`` (``domain.normalise.progress``: within a second, a paid invoice outranks its
+  open self), and the cursor moves in the same transaction as the batch's rows. A cursor
+  past the 30-day retention returns ``None``: the flow re-lists instead.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from prefect.cache_policies import NO_CACHE
 
 from connectors.errors import EventCursorExpired
 from connectors.parallel import merge_walks
+from domain.normalise.progress import progress
 from domain.sync_plan import EventClock, Tally, created_slices, event_versions, list_version
 from domain.sync_streams import Stream, by_object_type, stream
 from echeancier.settings import Settings
@@ -107,7 +109,9 @@ def pull_stripe_events(
     try:
         for pages_batch in _event_batches(pages):
             events = [event for page in pages_batch for event in page]
-            versions, clock = event_versions([int(e["created"]) for e in events], clock)
+            seconds = [int(e["created"]) for e in events]
+            ranks = [progress((e.get("data") or {}).get("object") or {}) for e in events]
+            versions, clock = event_versions(seconds, clock, ranks)
             groups = _route(events, versions, routes)
             payouts = groups.get("payout", ([], []))[0]
             lines = fetch_payout_lines(

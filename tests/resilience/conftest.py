@@ -24,11 +24,14 @@ from tests.flows.conftest import (  # noqa: F401  (fixtures shared with the flow
     FAST,
     KEYS,
     SEED,
+    live,
     postgres_server,
     postgres_url,
     prefect_server,
+    shop,
     shop_template,
     sqlite_warehouse_template,
+    warehouse_url,
 )
 from tests.resilience.harness import World, Zygote, world
 
