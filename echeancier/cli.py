@@ -127,6 +127,37 @@ def run_kpis(
     )
 
 
+@run_app.command("backfill")
+def run_backfill(date_from: From = None, date_to: To = None, as_of: AsOf = None) -> None:
+    """Re-run the day-based report flows (KPIs, tax report) for a range of past dates."""
+    from echeancier.run_cli import run_flow
+
+    if date_from is None or date_to is None:
+        raise typer.BadParameter("a backfill needs --from and --to")
+    raise typer.Exit(
+        run_flow(
+            "backfill",
+            as_of=_parse_day(as_of),
+            dry_run=False,
+            date_from=_parse_day(date_from),
+            date_to=_parse_day(date_to),
+        )
+    )
+
+
+@run_app.command("erase-customer")
+def run_erase_customer(
+    customer_id: Annotated[str, typer.Argument(help="The customer to erase (cus_…, CU…).")],
+    dry_run: DryRun = False,
+) -> None:
+    """GDPR erasure: pseudonymise one customer's personal data, keep the financial facts."""
+    from echeancier.run_cli import run_flow
+
+    raise typer.Exit(
+        run_flow("erase-customer", as_of=None, dry_run=dry_run, extra={"customer_id": customer_id})
+    )
+
+
 @run_app.command("send-outbox")
 def run_send_outbox(as_of: AsOf = None) -> None:
     """Send the queued notices whose send window has opened (every 15 min by day)."""

@@ -22,6 +22,7 @@ FLOWS: dict[str, str] = {
     "renewal-notices": "flows.renewal_notices:renewal_notices",
     "shipment-notices": "flows.shipment_notices:shipment_notices",
     "backfill": "flows.backfill:backfill",
+    "erase-customer": "flows.erase_customer:erase_customer",
 }
 
 
@@ -52,10 +53,12 @@ def run_flow(
     dry_run: bool,
     date_from: date | None = None,
     date_to: date | None = None,
+    extra: dict[str, Any] | None = None,
 ) -> int:
     """Run ``name`` in this process; print the summary; return the exit code.
 
-    ``date_from``/``date_to`` (a backfill range) reach the flows that take them (``kpis``).
+    ``date_from``/``date_to`` (a backfill range) reach the flows that take them (``kpis``,
+    ``backfill``); ``extra`` carries a flow's own parameters (``customer_id``).
     """
     from domain import summary
     from echeancier.settings import load_settings
@@ -71,6 +74,7 @@ def run_flow(
         print(f"# {name} sends and charges nothing: --dry-run changes nothing", file=sys.stderr)
     if "date_from" in inspect.signature(flow.fn).parameters:
         parameters.update(date_from=date_from, date_to=date_to)
+    parameters.update(extra or {})
     state = flow(**parameters, return_state=True)
     if not state.is_completed():
         reason = state.message or state.name

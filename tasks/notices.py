@@ -25,12 +25,13 @@ from domain.notices import NoticePlan, NoticePolicy, NoticeReport, RenewalFrames
 from domain.notices import plan as columns
 from domain.notices.register import REGISTER_COLUMNS
 from echeancier.settings import Settings
+from tasks.runs import save_run
 from warehouse import tables
 from warehouse.engine import make_engine
 from warehouse.notice_tables import notice_exceptions
 from warehouse.outbox import cancel_pending, enqueue
 from warehouse.outbox_tables import notifications
-from warehouse.state import PipelineRun, record_run
+from warehouse.state import PipelineRun
 from warehouse.upsert import dialect_insert
 
 _CHUNK = 500
@@ -177,8 +178,7 @@ def publish_notice_artifacts(report: NoticeReport) -> None:
 
 @task(name="record_notice_run", cache_policy=NO_CACHE)
 def record_notice_run(settings: Settings, run: PipelineRun) -> None:
-    with _engine(settings) as engine, engine.begin() as conn:
-        record_run(conn, run)
+    save_run(settings, run)
 
 
 def _frame(conn: Connection, table: Table, names: Sequence[str], *where: Any) -> pd.DataFrame:

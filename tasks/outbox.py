@@ -38,6 +38,7 @@ from prefect.cache_policies import NO_CACHE
 from sqlalchemy import Connection, Engine, and_, or_, select, update
 
 from connectors.sendgrid import SendGridConnector, SendResult
+from domain.erasure import is_erased_email
 from echeancier.settings import Settings
 from tasks.sync_common import engine_for
 from warehouse.outbox_tables import notifications
@@ -297,6 +298,8 @@ def _send_one(
         to_email, to_name = addresses[row["customer_id"]]
     else:
         return {"status": "failed", "last_error": "the customer has no e-mail address on file"}
+    if is_erased_email(to_email):  # erased under GDPR: there is no one at the other end
+        return {"status": "cancelled", "cancelled_reason": "customer erased"}
     try:
         body = mail_body(
             row,

@@ -20,9 +20,10 @@ from sqlalchemy import Connection, select
 from domain import reconcile as recon
 from domain.reconcile import Frames, ReconPolicy, ReconReport
 from echeancier.settings import Settings
+from tasks.runs import save_run
 from tasks.sync_common import engine_for
 from warehouse import tables
-from warehouse.state import PipelineRun, record_run
+from warehouse.state import PipelineRun
 from warehouse.upsert import dialect_insert
 
 _CHUNK = 1000
@@ -83,8 +84,7 @@ def publish_recon_artifacts(report: ReconReport) -> None:
 
 @task(name="record_recon_run", cache_policy=NO_CACHE)
 def record_recon_run(settings: Settings, run: PipelineRun) -> None:
-    with engine_for(settings.database_url).begin() as conn:
-        record_run(conn, run)
+    save_run(settings, run)
 
 
 def _read(conn: Connection, name: str, columns: tuple[str, ...]) -> pd.DataFrame:

@@ -49,10 +49,11 @@ from domain.tax.sheets import (
 )
 from domain.tax.threshold import ThresholdYear, distance_sales, threshold_years
 from echeancier.settings import Settings
+from tasks.runs import save_run
 from tasks.sync_common import engine_for
 from warehouse import tables
 from warehouse.outbox import enqueue
-from warehouse.state import PipelineRun, record_run
+from warehouse.state import PipelineRun
 from warehouse.tax_tables import oss_threshold, tax_deadlines, vat_lines, vat_returns
 from warehouse.upsert import dialect_insert
 
@@ -217,8 +218,7 @@ def publish_tax_artifacts(report: TaxReport) -> None:
 
 @task(name="record_tax_run", cache_policy=NO_CACHE)
 def record_tax_run(settings: Settings, run: PipelineRun) -> None:
-    with engine_for(settings.database_url).begin() as conn:
-        record_run(conn, run)
+    save_run(settings, run)
 
 
 # -- the mechanics ---------------------------------------------------------------------

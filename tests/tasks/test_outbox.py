@@ -245,3 +245,17 @@ def test_a_refusal_is_failed_with_the_reason_and_without_the_address(
     assert "valid address" in row["last_error"]
     assert "not-an-address" not in row["last_error"]
     assert _mails(sandbox) == []
+
+
+def test_an_erased_customer_is_never_written_to(
+    settings: Settings, engine: Engine, sandbox: RunningSandbox
+) -> None:
+    from domain.erasure import ERASED_DOMAIN
+
+    with engine.begin() as conn:
+        conn.execute(update(customers).values(email=f"erased-cus_A@{ERASED_DOMAIN}"))
+    _queue(engine, _notice("dunning:in_1:reminder_1"))
+
+    assert deliver(settings, NOW).as_dict() == {"cancelled": 1}
+    assert _mails(sandbox) == []
+    assert _statuses(engine) == {"dunning:in_1:reminder_1": "cancelled"}
