@@ -64,7 +64,7 @@ def payload(obj: Any) -> str:
 def object_id(obj: Any, key: str = "id") -> str:
     """The object's id, or a stable stand-in (quarantine rows need a key)."""
     value = obj.get(key) if isinstance(obj, Mapping) else None
-    if isinstance(value, str) and value:
+    if isinstance(value, str) and value and "\x00" not in value:  # (PostgreSQL refuses NUL)
         try:
             value.encode("utf-8")
             return value

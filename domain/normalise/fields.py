@@ -62,11 +62,15 @@ def _show(value: Any) -> str:
 
 
 def check_text(value: Any, field: str) -> str | None:
-    """A string that encodes as UTF-8 (a lone surrogate from ``"\\ud800"`` does not)."""
+    """A string that encodes as UTF-8 (a lone surrogate from ``"\\ud800"`` does not) and
+    holds no NUL character (PostgreSQL refuses one in a text column: the whole load would
+    fail for one bad name)."""
     if value is None:
         return None
     if not isinstance(value, str):
         raise Malformed(f"{field} is not text: {_show(value)}")
+    if "\x00" in value:
+        raise Malformed(f"{field} contains a NUL character: {_show(value)}")
     if not value.isascii():
         try:
             value.encode("utf-8")
