@@ -42,6 +42,7 @@ def env(running: RunningSandbox, tmp_path_factory: pytest.TempPathFactory) -> di
         "DATABASE_URL": f"sqlite:///{tmp_path_factory.mktemp('warehouse') / 'w.db'}",
         "PREFECT_HOME": str(home),
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "ECHEANCIER_REPORTS": str(tmp_path_factory.mktemp("reports")),
     }
 
 
@@ -51,7 +52,7 @@ def _run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_nightly_exits_zero_prints_the_summary_then_a_quiet_second_night(
+def test_nightly_exits_zero_prints_the_summary_and_later_nights_change_nothing_new(
     env: dict[str, str],
 ) -> None:
     first = _run(env)
@@ -59,9 +60,13 @@ def test_nightly_exits_zero_prints_the_summary_then_a_quiet_second_night(
     assert "stripe/payments" in first.stdout
     assert "streams agree with the provider" in first.stdout
     assert "differing" not in first.stdout
+    assert "dunning " in first.stdout  # the chain went on to act
+    # The second night syncs back only what the first night's own provider writes did
+    # (a payment retry is a new charge at Stripe) and decides nothing new for the day.
     second = _run(env)
     assert second.returncode == 0, second.stderr
-    assert "nothing changed at the providers since the last run" in second.stdout
+    assert "actions_new 0" in second.stdout
+    assert "notices_new 0" in second.stdout
 
 
 def test_a_forbidden_stream_fails_the_run_with_the_reason_on_stderr(
