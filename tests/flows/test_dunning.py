@@ -152,6 +152,12 @@ def test_the_dry_run_plans_exactly_what_the_real_run_then_does(night: Live) -> N
     assert delivered | cancelled == planned_notices
 
 
+# The outbox and the ledger's SQL are proven on both databases by the tests above; these
+# longer scenarios run on SQLite only, to keep the suite within its time budget.
+SQLITE_ONLY = pytest.mark.parametrize("warehouse_url", ["sqlite"], indirect=True)
+
+
+@SQLITE_ONLY
 def test_a_crash_between_the_send_and_its_record_sends_nothing_twice(
     night: Live, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -175,6 +181,7 @@ def test_a_crash_between_the_send_and_its_record_sends_nothing_twice(
     assert {r["status"] for r in outbox(night)} <= {"sent", "cancelled", "failed"}
 
 
+@SQLITE_ONLY
 def test_a_lost_answer_from_the_payment_provider_never_charges_twice(night: Live) -> None:
     """Stripe carries out the retry but its answer is lost; the run fails clearly, the
     operator presses Retry, the same idempotency key goes again and Stripe replays its
@@ -212,6 +219,7 @@ def step_days(ladder: str) -> dict[str, int]:
     return {step.stage: step.day for step in policy.ladders[ladder].steps}
 
 
+@SQLITE_ONLY
 def test_a_month_of_nights_gives_each_step_on_its_day_and_nothing_after_payment(
     night: Live,
 ) -> None:
