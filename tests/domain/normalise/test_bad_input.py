@@ -145,7 +145,7 @@ def assert_sound(table: str, rows: pd.DataFrame) -> None:
         assert set(rows[column].dropna()) <= allowed, (table, column, rows[column].tolist())
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(which=st.sampled_from(sorted(BUILDERS)), changes=CHANGES)
 def test_a_broken_object_is_a_sound_row_or_one_problem_with_a_reason(
     which: tuple[str, str], changes: list[tuple[bool, int, Any]]
