@@ -25,6 +25,7 @@ every business column of every table — must be equal.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import queue
@@ -231,8 +232,14 @@ class Pipeline:
         return self._finish(killed=False)
 
     def kill(self) -> Outcome:
-        """SIGKILL: no handler runs, no transaction commits, no Prefect state is reported."""
+        """SIGKILL the pipeline and the processes it started (the sync's writer), as a
+        machine crash would: no handler runs, no transaction commits, no Prefect state is
+        reported."""
+        spawned = children(self.pid)
         os.kill(self.pid, signal.SIGKILL)
+        for pid in spawned:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
         if self.returncode is None:
             self.returncode = int(self.zygote.answer(30)["exit"])
         return self._finish(killed=True)
@@ -257,6 +264,15 @@ class Pipeline:
                 self.kill()
                 raise AssertionError(f"the pipeline never reached {what}")
             time.sleep(0.05)
+
+
+def children(pid: int) -> list[int]:
+    """The processes ``pid`` started, and theirs (Linux ``/proc``)."""
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        with contextlib.suppress(OSError):
+            found += [int(c) for c in (task / "children").read_text().split()]
+    return [grandchild for child in found for grandchild in (child, *children(child))]
 
 
 def run(w: World, *args: str, env: Mapping[str, str] | None = None) -> Outcome:
