@@ -86,6 +86,9 @@ def main() -> None:
     from dlt.sources.rest_api import rest_api_source
 
     if destination_url.startswith("sqlite"):
+        # One loader: with dlt's default parallel load jobs SQLite answers "database is
+        # locked" (dlt's own advice for SQLite).
+        os.environ["LOAD__WORKERS"] = "1"
         destination = dlt.destinations.sqlalchemy(destination_url)
     else:
         destination = dlt.destinations.postgres(

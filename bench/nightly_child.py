@@ -92,6 +92,10 @@ def go_direct(found: list[ModuleType]) -> None:
                 setattr(module, name, value.fn)
             elif isinstance(value, Task):
                 setattr(module, name, DirectTask(value))
+            elif isinstance(value, dict) and any(isinstance(v, Task) for v in value.values()):
+                for key, member in list(value.items()):  # tables of tasks (FULL_PULLS)
+                    if isinstance(member, Task):
+                        value[key] = DirectTask(member)
             elif name == "get_run_logger":
                 setattr(module, name, lambda m=module.__name__: logging.getLogger(m))
             elif name in NO_OP_NAMES:

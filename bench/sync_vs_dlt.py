@@ -113,12 +113,13 @@ def dlt(args: argparse.Namespace, cached: Path, clock: object, work: Path, pytho
                 command, capture_output=True, text=True, timeout=args.timeout, check=False
             )
             wall = time.perf_counter() - started
-            if out.returncode != 0:
-                raise RuntimeError(f"dlt failed ({out.returncode}):\n{out.stderr[-4000:]}")
-            result = json.loads(out.stdout.strip().splitlines()[-1])
             log_stripe = sandbox.requests("stripe")
             stripe = traffic(log_stripe)
             keep_request_log({"stripe": log_stripe}, "dlt")
+            if out.returncode != 0:
+                log(f"  dlt read Stripe at {stripe.rate:.1f} req/s over {stripe.window_s:.0f} s")
+                raise RuntimeError(f"dlt failed ({out.returncode}):\n{out.stderr[-4000:]}")
+            result = json.loads(out.stdout.strip().splitlines()[-1])
     log(f"  dlt {wall:.1f} s, {result['objects']:,} objects, {stripe.requests} requests")
     return Run("dlt", int(result["objects"]), stripe, float(result["seconds"]))
 
