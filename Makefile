@@ -37,7 +37,8 @@ format: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-# Benchmarks (not tests: never run by `make test`); writes docs/benchmarks.md. ~12 min.
+# Benchmarks (not tests: never run by `make test`); writes docs/benchmarks.md. About 2 hours
+# on 2 cores (the medium shop's syncs, ours and dlt's, 3 times each; dlt in its own venv).
 BENCH_DATABASE_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 
 bench: $(STAMP)
