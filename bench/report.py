@@ -148,21 +148,23 @@ on `id`, SQLite through dlt's `sqlalchemy` destination):
 |---|---|---|---|---|---|---|---|
 | 15:07 | ours, medium | ~7 | 4,727 (0) | 316 s | 14.9 | **60 %** | 1,355 |
 | 15:58 | ours, medium | 3.6 → 10 | 4,727 (0) | 448 s | 10.6 | 42 % | 955 |
-| 15:50 | dlt, medium | 16 → 5 | 4,226+ (0) | 983+ s | 4.3 | **17 %** | – |
+| 15:50 | dlt, medium | 16 → 3 | 4,572 (0) | 1,087 s | 4.2 | **17 %** | 394 |
 | 14:52 | dlt, small | ~10 | 561 (7) | 33 s | 16.7 | 67 % | 204 |
 
 (Stripe only: requests and objects per second over the time Stripe was being read; our
 15:58 flow took 532 s in all, GoCardless, AfterShip and the links included.)
 
-Ours reads Stripe **2.5–3.5× faster than dlt** on the medium shop (target "ahead of
-dlt": met) while also reading GoCardless and AfterShip; **≥ 80 % of the ceiling: NOT
-met** on this shared machine (see the notes on the sync figures below). dlt's first
-medium run (15:14) read Stripe for ~8 minutes, then failed after 33 minutes in its load
-step (`database is locked`: SQLite with dlt's default parallel load jobs); the bench
-now gives dlt one load worker on SQLite. Its 15:50 run was still reading Stripe at
-16:08 (per minute: 140 to 510 requests); its wall time was not measured before this
-note was written. On the small shop dlt reaches 67 % (its resources in parallel, 7
-429s answered after `Retry-After`); ours reached 98 % there earlier today.
+Both copied the same 428,105 Stripe objects. Ours reads Stripe **2.4–3.4× faster than
+dlt** on the medium shop (objects/s; target "ahead of dlt": met) while also reading
+GoCardless and AfterShip; dlt's run took 1,268 s end to end (extract, normalise, load)
+against 532 s for our whole three-provider flow. **≥ 80 % of the ceiling: NOT met** on
+this shared machine (see the notes on the sync figures below). dlt's first medium run
+(15:14) failed after 33 minutes in its load step (`database is locked`: SQLite with
+dlt's default parallel load jobs); the bench now gives dlt one load worker on SQLite,
+as dlt advises. On the small shop dlt reaches 67 % (its resources in parallel, 7 429s
+answered after `Retry-After`); ours reached 98 % there earlier today. dlt is slower on
+the big lists because it walks each one with a single cursor (100 ms of latency a
+page), where ours cuts them into monthly slices walked in parallel.
 
 **2. Load vs the database's floor** (`bench/load_floor.py --rows 300000`, payments
 frames, batches of 100,000, median of 3; the large shop's 1,456,619 rows were tried
