@@ -41,8 +41,6 @@ from warehouse import tables
 from warehouse.engine import make_engine
 from warehouse.outbox_tables import dunning_actions
 
-pytestmark = pytest.mark.xdist_group("resilience")
-
 FILLER = 20  # clean rows per table, so one orphan stays under a link's 5 % threshold
 SEEN = datetime(2026, 6, 30, 22, 0, tzinfo=UTC)
 DEFAULT_IDS: dict[tuple[str, str], Callable[..., dict[str, Any]]] = {

@@ -16,7 +16,6 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-import pytest
 from sqlalchemy import select
 from stripe import StripeClient
 
@@ -24,8 +23,6 @@ from flows.sync import sync
 from sandbox.providers.stripe_events import WriteContext
 from tests.flows.conftest import AS_OF, Live
 from warehouse import tables
-
-pytestmark = pytest.mark.xdist_group("resilience")
 
 
 def synced(live: Live) -> Any:
