@@ -26,6 +26,11 @@ from datetime import date, datetime
 from typing import Any
 
 import pandas as pd
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+from sqlalchemy import Connection, Engine, delete, select, update
+
+from connectors.errors import ConnectorError
 from domain.dunning import (
     DunningInputs,
     DunningPlan,
@@ -36,11 +41,6 @@ from domain.dunning import (
     load_policy,
     recovery,
 )
-from prefect import task
-from prefect.cache_policies import NO_CACHE
-from sqlalchemy import Connection, Engine, delete, select, update
-
-from connectors.errors import ConnectorError
 from echeancier.settings import Settings
 from tasks.sync_common import engine_for
 from warehouse import tables
@@ -225,14 +225,23 @@ def record_plan(
 
 
 def cancel_item_actions(conn: Connection, items: list[str], reason: str) -> int:
-    """Withdraw the not-yet-executed actions of items that no longer need dunning."""
+    """Withdraw the not-yet-executed actions of items that no longer need dunning.
+
+    A ``pending`` provider write is not withdrawn: a run may have died after the
+    provider carried it out and before its outcome was recorded (the item then looks
+    paid). It is replayed under its idempotency key, and the provider's first answer
+    says what really happened (a retry that paid is credited to the retry)."""
     done = 0
+    unexecuted = (dunning_actions.c.status == "planned") | (
+        (dunning_actions.c.status == "pending")
+        & dunning_actions.c.action.not_in(PROVIDER_ACTIONS)
+    )
     for start in range(0, len(items), 500):
         chunk = items[start : start + 500]
         result = conn.execute(
             update(dunning_actions)
             .where(
-                dunning_actions.c.status.in_(("planned", "pending")),
+                unexecuted,
                 (dunning_actions.c.invoice_id.in_(chunk))
                 | (
                     dunning_actions.c.invoice_id.is_(None) & dunning_actions.c.payment_id.in_(chunk)
