@@ -233,8 +233,7 @@ def cancel_item_actions(conn: Connection, items: list[str], reason: str) -> int:
     says what really happened (a retry that paid is credited to the retry)."""
     done = 0
     unexecuted = (dunning_actions.c.status == "planned") | (
-        (dunning_actions.c.status == "pending")
-        & dunning_actions.c.action.not_in(PROVIDER_ACTIONS)
+        (dunning_actions.c.status == "pending") & dunning_actions.c.action.not_in(PROVIDER_ACTIONS)
     )
     for start in range(0, len(items), 500):
         chunk = items[start : start + 500]
