@@ -30,7 +30,7 @@ from sqlalchemy import Connection, Engine, Table, select, tuple_
 from sqlalchemy.pool import NullPool
 
 from connectors.parallel import merge_walks
-from domain.normalise.core import Normalised
+from domain.normalise.core import Normalised, object_id
 from domain.sync_plan import Tally, carry_forward
 from domain.sync_streams import Lines, Lookups, Stream
 from warehouse import tables
@@ -437,10 +437,12 @@ def _quarantine(
 def _raw_rows(
     provider: str, object_type: str, objects: Sequence[Mapping[str, Any]], versions: Sequence[int]
 ) -> list[dict[str, Any]]:
+    # An object whose id is not clean text (a NUL, a lone surrogate, not a string) has no
+    # raw copy: the quarantine keeps it under a stand-in id, with the reason.
     return [
-        _raw_row(provider, object_type, str(obj.get("id")), obj, version)
+        _raw_row(provider, object_type, object_id(obj), obj, version)
         for obj, version in zip(objects, versions, strict=True)
-        if obj.get("id")
+        if obj.get("id") and not object_id(obj).startswith("no-id:")
     ]
 
 
