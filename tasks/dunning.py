@@ -32,6 +32,9 @@ from sqlalchemy import Connection, Engine, delete, select, update
 
 from connectors.errors import ConnectorError
 from domain.dunning import (
+    ACTION_COLUMNS,
+    MAIL_ACTIONS,
+    PROVIDER_ACTIONS,
     DunningInputs,
     DunningPlan,
     DunningPolicy,
@@ -48,23 +51,11 @@ from warehouse.bookkeeping import quarantine
 from warehouse.outbox import cancel_pending, enqueue, key_id
 from warehouse.outbox_tables import dunning_actions, dunning_holds, dunning_recovery, notifications
 
-PROVIDER_ACTIONS = ("retry_payment", "suspend", "cancel_at_period_end", "mark_uncollectible")
-EMAIL_ACTIONS = ("email", "late_fee_notice", "offer_direct_debit", "offer_instalments")
-ACTION_COLUMNS = (
-    "dedupe_key",
-    "invoice_id",
-    "payment_id",
-    "customer_id",
-    "subscription_id",
-    "provider",
-    "ladder",
-    "stage",
-    "days_overdue",
-    "action",
-    "amount",
-    "currency",
-    "idempotency_key",
-)
+# The ledger's own columns of a plan's action rows (``notice_key`` becomes
+# ``notification_id``); the action families are the domain's.
+LEDGER_COLUMNS = tuple(c for c in ACTION_COLUMNS if c != "notice_key")
+PROVIDER_WRITES = sorted(PROVIDER_ACTIONS)
+EMAIL_ACTIONS = sorted(MAIL_ACTIONS)
 
 
 def item_of(dedupe_key: str) -> str:
@@ -150,7 +141,7 @@ def _action_rows(
     rows: dict[str, dict[str, Any]] = {}
     frame = plan.actions
     for record in frame.to_dict("records"):
-        row = {c: _plain(record.get(c)) for c in ACTION_COLUMNS}
+        row = {c: _plain(record.get(c)) for c in LEDGER_COLUMNS}
         notice_key = _plain(record.get("notice_key"))
         row.update(
             action_id=key_id(row["dedupe_key"]),
@@ -233,7 +224,7 @@ def cancel_item_actions(conn: Connection, items: list[str], reason: str) -> int:
     says what really happened (a retry that paid is credited to the retry)."""
     done = 0
     unexecuted = (dunning_actions.c.status == "planned") | (
-        (dunning_actions.c.status == "pending") & dunning_actions.c.action.not_in(PROVIDER_ACTIONS)
+        (dunning_actions.c.status == "pending") & dunning_actions.c.action.not_in(PROVIDER_WRITES)
     )
     for start in range(0, len(items), 500):
         chunk = items[start : start + 500]
@@ -314,7 +305,7 @@ def execute_actions(
                 select(dunning_actions)
                 .where(
                     dunning_actions.c.status == "pending",
-                    dunning_actions.c.action.in_(PROVIDER_ACTIONS),
+                    dunning_actions.c.action.in_(PROVIDER_WRITES),
                 )
                 .order_by(dunning_actions.c.as_of, dunning_actions.c.dedupe_key)
             )
