@@ -17,6 +17,15 @@ timeout / reset after the request left  ``unknown``  reconciles from SendGrid's 
 One recipient per request: a timeout on a 1000-recipient call would make 1000
 e-mails ambiguous. ``sandbox_mode`` asks SendGrid to validate only (200,
 nothing delivered). Errors and logs never quote the recipient's address.
+
+Header injection is refused here, before the request: a value that becomes a mail header
+(subject, a sender's or recipient's address or display name, reply-to, custom headers,
+custom args, categories) with a CR, LF or any other control character (or a line or
+paragraph separator) could start a header of its own (``Jane\r\nBcc: x@evil.example``),
+and an address with spaces, commas, semicolons or angle brackets could add a recipient.
+:func:`header_problem` names the field and the character, never the value, and
+:meth:`SendGridConnector.send` answers ``failed`` without sending: the outbox records the
+reason and goes on with the next notice.
 """
 
 from __future__ import annotations
@@ -27,8 +36,9 @@ import json
 import logging
 import socket
 import time
+import unicodedata
 import urllib.error
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -73,6 +83,76 @@ def _recipients(body: dict[str, Any]) -> int:
         for person in body.get("personalizations") or []
         for kind in ("to", "cc", "bcc")
     )
+
+
+# Characters no header may hold: every control character (Cc: CR, LF, tab, NUL, DEL, NEL
+# and the C1 range) and the Unicode line and paragraph separators (Zl, Zp).
+_UNSAFE_CATEGORIES = frozenset({"Cc", "Zl", "Zp"})
+# Characters no bare address may hold: they would separate or quote another address.
+_ADDRESS_SEPARATORS = frozenset(' ,;<>()[]"\\')
+
+
+def _unsafe_char(value: str) -> str | None:
+    """``U+000A``-style name of the first character of ``value`` no header may hold."""
+    for char in value:
+        if unicodedata.category(char) in _UNSAFE_CATEGORIES:
+            return f"U+{ord(char):04X}"
+    return None
+
+
+def _person_fields(where: str, person: Any) -> Iterator[tuple[str, Any, bool]]:
+    """(field, value, is_address) of one ``{"email": …, "name": …}``."""
+    if isinstance(person, dict):
+        yield f"{where}.email", person.get("email"), True
+        yield f"{where}.name", person.get("name"), False
+
+
+def _header_fields(body: dict[str, Any]) -> Iterator[tuple[str, Any, bool]]:
+    """Every value of a mail/send body that ends up in a header of the mail sent."""
+    yield "subject", body.get("subject"), False
+    for name in ("from", "reply_to"):
+        yield from _person_fields(name, body.get(name))
+    for i, person in enumerate(body.get("reply_to_list") or []):
+        yield from _person_fields(f"reply_to_list[{i}]", person)
+    for where, headers in [("headers", body.get("headers"))] + [
+        (f"personalizations[{i}].headers", p.get("headers"))
+        for i, p in enumerate(body.get("personalizations") or [])
+        if isinstance(p, dict)
+    ]:
+        for key, value in (headers or {}).items():
+            yield f"{where} name", key, False
+            yield f"{where}[{key!r}]", value, False
+    for key, value in (body.get("custom_args") or {}).items():
+        yield f"custom_args[{key!r}]", value, False
+    for i, category in enumerate(body.get("categories") or []):
+        yield f"categories[{i}]", category, False
+    for i, person in enumerate(body.get("personalizations") or []):
+        if not isinstance(person, dict):
+            continue
+        yield f"personalizations[{i}].subject", person.get("subject"), False
+        for kind in ("to", "cc", "bcc"):
+            for j, recipient in enumerate(person.get(kind) or []):
+                yield from _person_fields(f"{kind}[{j}]", recipient)
+
+
+def header_problem(body: dict[str, Any]) -> str | None:
+    """Why ``body`` must not be sent (header injection), or ``None`` when it is safe.
+
+    The reason names the field and the offending character, never the value (it may be
+    the customer's address): ``to[0].name contains a control character (U+000A)``.
+    """
+    for where, value, is_address in _header_fields(body):
+        if value is None:
+            continue
+        text = str(value)
+        bad = _unsafe_char(text)
+        if bad is not None:
+            return f"{where} contains a control character ({bad})"
+        if is_address:
+            separator = next((c for c in text if c in _ADDRESS_SEPARATORS), None)
+            if separator is not None:  # the rest of an address's form is SendGrid's 400
+                return f"{where} contains {separator!r}, which no single address holds"
+    return None
 
 
 def _error_text(raw: Any) -> str:
@@ -120,10 +200,15 @@ class SendGridConnector:
     def send(self, message: Mail | dict[str, Any]) -> SendResult:
         """Send one message (a ``Mail`` or its JSON body); never raises for an HTTP outcome.
 
+        A message that fails :func:`header_problem` is ``failed`` and never sent.
+
         In ``sandbox_mode`` SendGrid answers 200 without a message id: ``sent``
         means "valid", and nothing was delivered.
         """
         body = self._body(message)
+        problem = header_problem(body)
+        if problem is not None:  # header injection: refused before anything leaves
+            return SendResult("failed", error=f"refused, not sent: {problem}")
         self._limiter.acquire()
         try:
             response = self._client.client.mail.send.post(request_body=body, timeout=self.timeout)

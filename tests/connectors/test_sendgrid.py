@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import socket
 
 import pytest
@@ -137,3 +138,63 @@ def test_the_activity_feed_cannot_be_asked_is_none(
 ) -> None:
     fault(sandbox, provider="sendgrid", status=503)
     assert sg.find_sent("outbox_id", "dunning:in_1:2") is None
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        ({"subject": "Rappel\r\nBcc: x@evil.example"}, "subject contains a control character"),
+        ({"to_name": "Jeanne\nBcc: x@evil.example"}, r"to\[0\]\.name .*\(U\+000A\)"),
+        ({"to_name": "Jeanne\u2028Martin"}, r"to\[0\]\.name .*\(U\+2028\)"),
+        ({"to_name": "Jeanne\x00"}, r"to\[0\]\.name .*\(U\+0000\)"),
+        ({"to_email": "jane@example.com\r\nCc: x@evil.example"}, r"to\[0\]\.email"),
+        ({"to_email": "jane@example.com, x@evil.example"}, r"to\[0\]\.email contains ','"),
+        ({"to_email": "Jane <jane@example.com>"}, r"to\[0\]\.email contains ' '"),
+        ({"from_name": "Shop\rX-Evil: 1"}, r"from\.name"),
+        ({"custom": "id\n1"}, r"custom_args\['notification_id'\]"),
+    ],
+)
+def test_header_injection_is_named_without_the_value(change: dict[str, str], reason: str) -> None:
+    from connectors.sendgrid import header_problem
+
+    to = {"email": change.get("to_email", "jane@example.com")}
+    if "to_name" in change:
+        to["name"] = change["to_name"]
+    body = {
+        "personalizations": [{"to": [to]}],
+        "from": {"email": "billing@shop.example", "name": change.get("from_name", "Shop")},
+        "subject": change.get("subject", "Rappel : facture F-1"),
+        "custom_args": {"notification_id": change.get("custom", "abc")},
+    }
+    problem = header_problem(body)
+    assert problem is not None
+    assert re.search(reason, problem)
+    assert "jane@example.com" not in problem
+    assert "evil" not in problem
+
+
+def test_a_plain_message_has_no_header_problem() -> None:
+    from connectors.sendgrid import header_problem
+
+    body = {
+        "personalizations": [
+            {"to": [{"email": "léa.o'neil+bills@example.fr", "name": "Léa <O'Neil> & Co"}]}
+        ],
+        "from": {"email": "billing@shop.example"},
+        "subject": "Rappel : facture F-1 — {{ 7*7 }}",
+        "categories": ["dunning"],
+    }
+    assert header_problem(body) is None
+
+
+def test_an_injected_header_is_failed_and_never_sent(
+    sandbox: RunningSandbox, sg: SendGridConnector
+) -> None:
+    body = _mail().get()  # the SDK's own Mail refuses nothing: the connector must
+    body["personalizations"][0]["to"][0]["name"] = "Jane\r\nBcc: x@evil.example"
+    result = sg.send(body)
+    assert result.status == "failed"
+    assert result.error is not None
+    assert "to[0].name" in result.error
+    assert "jane@example.com" not in result.error
+    assert _messages(sandbox) == []

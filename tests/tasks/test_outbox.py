@@ -259,3 +259,28 @@ def test_an_erased_customer_is_never_written_to(
     assert deliver(settings, NOW).as_dict() == {"cancelled": 1}
     assert _mails(sandbox) == []
     assert _statuses(engine) == {"dunning:in_1:reminder_1": "cancelled"}
+
+
+def test_a_header_injection_in_customer_data_fails_that_notice_only(
+    settings: Settings, engine: Engine, sandbox: RunningSandbox
+) -> None:
+    with engine.begin() as conn:
+        conn.execute(
+            customers.insert(),
+            [_customer("cus_X", "mallory@example.fr", "Mallory\r\nBcc: all@evil.example")],
+        )
+    _queue(engine, _notice("dunning:in_1:reminder_1"), _notice("dunning:in_9:reminder_1", "cus_X"))
+
+    assert deliver(settings, NOW).as_dict() == {"failed": 1, "sent": 1}
+    assert _statuses(engine) == {
+        "dunning:in_1:reminder_1": "sent",
+        "dunning:in_9:reminder_1": "failed",
+    }
+    with engine.connect() as conn:
+        error = conn.execute(
+            select(notifications.c.last_error).where(notifications.c.customer_id == "cus_X")
+        ).scalar_one()
+    assert error == "refused, not sent: to[0].name contains a control character (U+000D)"
+    (mail,) = _mails(sandbox)
+    assert mail["body"]["personalizations"][0]["to"][0]["email"] == "jeanne@example.fr"
+    assert deliver(settings, NOW + timedelta(days=1)).as_dict() == {}  # never retried
