@@ -23,6 +23,13 @@ A variable the context lacks is an error naming the file and the variable
 (``StrictUndefined``), never a blank in a customer's mail; the HTML part is
 autoescaped, the text and subject parts are not (they are not HTML). An unknown
 locale falls back to English.
+
+Customer text is inert: a value is only ever printed, never parsed as a template, so a
+name written ``{{ 7*7 }}`` stays ``{{ 7*7 }}`` in every part; in the HTML part
+``<script>`` becomes ``&lt;script&gt;`` (quotes too, so no attribute can be closed);
+the subject's whitespace, CR and LF included, is folded into single spaces, so it is one
+line. A value a filter cannot format is a :class:`TemplateError`, never a crash.
+(``tests/templates/test_hostile_values.py`` renders every template with such values.)
 """
 
 from __future__ import annotations
@@ -176,5 +183,8 @@ def percent(value: Any, babel_locale: str) -> str:
     """Percentage points (``"12.15"`` or ``Decimal("12.15")``) as ``12,15 %`` / ``12.15%``."""
     if isinstance(value, bool | float):
         raise TypeError(f"percent: expected a Decimal or a string, got {value!r}")
-    points = Decimal(str(value))
+    try:
+        points = Decimal(str(value))
+    except ArithmeticError:  # decimal.InvalidOperation: not a number at all
+        raise ValueError(f"percent: expected a number, got {value!r}") from None
     return format_percent(points / 100, locale=babel_locale, decimal_quantization=False)
