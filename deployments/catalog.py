@@ -150,6 +150,14 @@ DEPLOYMENTS: tuple[Deployment, ...] = (
         "keeping the financial facts the law requires.",
         tags=("manual", "gdpr"),
     ),
+    Deployment(
+        "retention",
+        "Keep personal data no longer than policies/retention.yaml says: pseudonymise old "
+        "raw payloads, notices and inactive customers; delete old runs (every night at 03:30, "
+        "after the nightly chain).",
+        tags=("scheduled", "gdpr"),
+        cron="30 3 * * *",
+    ),
 )
 
 BY_NAME: dict[str, Deployment] = {d.name: d for d in DEPLOYMENTS}

@@ -158,6 +158,12 @@ def run_erase_customer(
     )
 
 
+@run_app.command("retention")
+def run_retention(as_of: AsOf = None, dry_run: DryRun = False) -> None:
+    """Apply policies/retention.yaml: pseudonymise or delete personal data past its period."""
+    _run("retention", as_of, dry_run)
+
+
 @run_app.command("send-outbox")
 def run_send_outbox(as_of: AsOf = None) -> None:
     """Send the queued notices whose send window has opened (every 15 min by day)."""

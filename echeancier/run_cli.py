@@ -23,6 +23,7 @@ FLOWS: dict[str, str] = {
     "shipment-notices": "flows.shipment_notices:shipment_notices",
     "backfill": "flows.backfill:backfill",
     "erase-customer": "flows.erase_customer:erase_customer",
+    "retention": "flows.retention:retention",
 }
 
 

@@ -40,6 +40,7 @@ def test_prefect_accepts_the_file_and_every_flow_of_the_design_has_a_deployment(
         "send-outbox",
         "backfill",
         "erase_customer",
+        "retention",
     ]
     for deployment in _yaml()["deployments"]:
         assert deployment["work_pool"]["name"] == "echeancier"
@@ -53,6 +54,7 @@ def test_nightly_runs_at_two_and_the_sender_by_day_in_the_business_time_zone() -
     assert scheduled == {
         "nightly": [{"cron": "0 2 * * *", "timezone": "Europe/Paris"}],
         "send-outbox": [{"cron": "*/15 9-18 * * *", "timezone": "Europe/Paris"}],
+        "retention": [{"cron": "30 3 * * *", "timezone": "Europe/Paris"}],
     }
     nightly = next(d for d in _yaml()["deployments"] if d["name"] == "nightly")
     assert nightly["concurrency_limit"] == {"limit": 1, "collision_strategy": "ENQUEUE"}
