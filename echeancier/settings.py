@@ -30,6 +30,9 @@ class Settings(BaseSettings):
 
     timezone: str = Field("Europe/Paris", alias="ECHEANCIER_TIMEZONE")
     policies: Path = Field(Path("policies"), alias="ECHEANCIER_POLICIES")
+    # Seconds before the stored Stripe event cursor a night reads again: an event Stripe
+    # lists late lands behind the cursor (docs/operations.md, "Sync cursors").
+    stripe_event_overlap_s: int = Field(300, alias="ECHEANCIER_STRIPE_EVENT_OVERLAP_S", ge=0)
 
     # Who mails come from and go to when they are not a customer's: finance's own
     # reminders (tax deadlines, overdue refunds) and the From of every customer mail.
@@ -37,6 +40,9 @@ class Settings(BaseSettings):
     finance_email: str = Field("finance@example.com", alias="ECHEANCIER_FINANCE_EMAIL")
     # The shop's customer portal: "pay now" / "update your card" links are built on it.
     portal_url: str = Field("https://shop.example.com/account", alias="ECHEANCIER_PORTAL_URL")
+    # The secret of ``customer_key`` (HMAC-SHA256 of the customer id) in the analytics
+    # tables; unset, the column stays empty (docs/privacy.md).
+    pseudonym_key: SecretStr | None = Field(None, alias="ECHEANCIER_PSEUDONYM_KEY")
     # Where files for people are written: tax returns (CSV/XLSX), the finance report.
     reports_dir: Path = Field(Path("var/reports"), alias="ECHEANCIER_REPORTS")
 

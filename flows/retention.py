@@ -4,7 +4,8 @@ Every night (its deployment runs at 03:30, after the nightly chain) it pseudonym
 raw provider payloads, closed notices' contexts and open quarantined payloads older than
 their periods, deletes resolved quarantine rows and old pipeline runs, pseudonymises
 customers inactive for three years who owe nothing, and clears the VAT number from
-financial records past their legal period. ``domain/retention.py`` gives each rule and
+financial records past their legal period; then it keys the analytics tables'
+customers (``customer_key``, ``domain/pseudonym.py``). ``domain/retention.py`` gives each rule and
 its reason; docs/privacy.md the whole picture. ``dry_run=True`` counts and changes
 nothing; a second run on the same ``as_of`` changes nothing.
 
@@ -28,6 +29,7 @@ from tasks.retention import (
     clear_old_vat_numbers,
     delete_old_runs,
     expire_quarantine,
+    key_analytics_customers,
     pseudonymise_inactive_customers,
     pseudonymise_old_notifications,
     pseudonymise_raw_payloads,
@@ -64,6 +66,12 @@ def retention(as_of: date | None = None, dry_run: bool = False) -> RetentionRepo
             ),
             **clear_old_vat_numbers(settings, cut["financial_records"], dry_run),
         }
+        keyed = key_analytics_customers(settings, dry_run)
+        if keyed is None:
+            get_run_logger().warning(
+                "ECHEANCIER_PSEUDONYM_KEY is not set: customer_key stays empty (docs/privacy.md)"
+            )
+        changed["customer_key"] = keyed or 0
     except Exception as exc:
         record_retention_run(settings, run.finished("failed", utc_now(), message=str(exc)))
         raise

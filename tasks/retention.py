@@ -22,10 +22,22 @@ from typing import Any
 import pandas as pd
 from prefect import task
 from prefect.cache_policies import NO_CACHE
-from sqlalchemy import ColumnElement, Connection, Engine, Row, Table, and_, delete, select, tuple_
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Engine,
+    Row,
+    Table,
+    and_,
+    delete,
+    func,
+    select,
+    tuple_,
+)
 from sqlalchemy import update as sql_update
 
 from domain import erasure
+from domain.pseudonym import customer_key
 from domain.retention import (
     CLOSED_NOTIFICATIONS,
     Cutoff,
@@ -38,11 +50,14 @@ from domain.retention import (
 from echeancier.settings import Settings
 from tasks.sync_common import engine_for
 from warehouse import tables
-from warehouse.outbox_tables import notifications
+from warehouse.notice_tables import notice_exceptions
+from warehouse.outbox_tables import dunning_actions, notifications
 from warehouse.state import PipelineRun, record_run
 from warehouse.tax_tables import vat_lines
 
 PAGE = 1000
+# The analytics tables that name a customer: each carries ``customer_key`` beside the id.
+KEYED_TABLES: tuple[Table, ...] = (dunning_actions, notice_exceptions, vat_lines)
 
 
 def _pages(
@@ -224,6 +239,42 @@ def clear_old_vat_numbers(settings: Settings, cutoff: Cutoff, dry_run: bool) -> 
                 result = conn.execute(sql_update(table).where(where).values(customer_vat_id=None))
                 done[name] = result.rowcount or 0
     return done
+
+
+@task(name="key_analytics_customers", cache_policy=NO_CACHE)
+def key_analytics_customers(settings: Settings, dry_run: bool) -> int | None:
+    """Set ``customer_key`` where it is missing or made with another secret (a rotated
+    key re-keys every row); rows changed, ``None`` when no secret is configured. Reads
+    one row per table and customer, never the secret into a log or an error."""
+    if settings.pseudonym_key is None or not settings.pseudonym_key.get_secret_value():
+        return None
+    secret = settings.pseudonym_key.get_secret_value()
+    engine = engine_for(settings.database_url)
+    changed = 0
+    for table in KEYED_TABLES:
+        pairs = select(table.c.customer_id, table.c.customer_key).where(
+            table.c.customer_id.is_not(None)
+        )
+        with engine.connect() as conn:
+            found = [tuple(row) for row in conn.execute(pairs.distinct())]
+        stale: dict[str, str] = {}
+        for customer_id, key in found:
+            wanted = customer_key(customer_id, secret)
+            if key != wanted:
+                stale[customer_id] = wanted
+        if not stale:
+            continue
+        with engine.begin() as conn:
+            for customer_id, wanted in stale.items():
+                off = table.c.customer_key.is_(None) | (table.c.customer_key != wanted)
+                where = and_(table.c.customer_id == customer_id, off)
+                if dry_run:
+                    count = select(func.count()).select_from(table).where(where)
+                    changed += conn.execute(count).scalar_one()
+                    continue
+                result = conn.execute(sql_update(table).where(where).values(customer_key=wanted))
+                changed += result.rowcount or 0
+    return changed
 
 
 @task(name="record_retention_run", cache_policy=NO_CACHE)

@@ -49,6 +49,7 @@ notice_exceptions = Table(
     Column("outcome", String(32)),
     Column("notification_id", String(32)),
     Column("details", Text),
+    Column("customer_key", String(64)),
     one_of("kind", NOTICE_EXCEPTION_KINDS),
     one_of("status", NOTICE_EXCEPTION_STATUSES),
     one_of("outcome", NOTICE_EXCEPTION_OUTCOMES),

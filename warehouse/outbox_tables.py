@@ -119,6 +119,7 @@ dunning_actions = Table(
     Column("outcome", Text),
     at("decided_at", nullable=False),
     at("executed_at"),
+    Column("customer_key", String(64)),
     one_of("action", DUNNING_ACTIONS),
     one_of("status", ACTION_STATUSES),
     iso_currency(),

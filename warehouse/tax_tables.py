@@ -64,6 +64,7 @@ vat_lines = Table(
     money("taxable_base_eur", nullable=False),
     money("vat_eur", nullable=False),
     currency(name="return_currency"),
+    Column("customer_key", String(64)),
     one_of("regime", REGIMES),
     one_of("section", SECTIONS),
     one_of("treatment", TREATMENTS),

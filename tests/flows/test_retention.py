@@ -19,6 +19,7 @@ from warehouse.engine import make_engine
 
 AS_OF = date(2027, 6, 30)
 OLD = datetime(2026, 1, 10, tzinfo=UTC)
+SECRET = "pseudonym-key-never-logged"
 
 
 @pytest.mark.usefixtures("prefect_server")
@@ -27,10 +28,12 @@ def test_retention_runs_records_itself_and_changes_nothing_the_second_time(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     url = f"sqlite:///{tmp_path / 'warehouse.db'}"
     (tmp_path / "warehouse.db").write_bytes(sqlite_warehouse_template.read_bytes())
     monkeypatch.setenv("DATABASE_URL", url)
+    monkeypatch.setenv("ECHEANCIER_PSEUDONYM_KEY", SECRET)
     engine = make_engine(url)
     payload = {"id": "cus_1", "email": "jane@example.com", "name": "Jane Doe"}
     with engine.begin() as conn:
@@ -48,7 +51,8 @@ def test_retention_runs_records_itself_and_changes_nothing_the_second_time(
         )
 
     assert run_flow("retention", as_of=AS_OF, dry_run=True) == 0
-    assert "would change raw_payloads 1" in capsys.readouterr().out
+    printed = capsys.readouterr()
+    assert "would change raw_payloads 1" in printed.out
     first = retention(as_of=AS_OF, return_state=True)
     second = retention(as_of=AS_OF, return_state=True)
 
@@ -64,6 +68,8 @@ def test_retention_runs_records_itself_and_changes_nothing_the_second_time(
         ).all()
     engine.dispose()
     assert "jane@example.com" not in stored
+    for seen in (printed.out, printed.err, caplog.text, report.markdown(), repr(report)):
+        assert SECRET not in seen
     assert sorted(tuple(r) for r in runs) == [
         ("completed", False),
         ("completed", False),

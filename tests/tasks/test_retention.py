@@ -249,3 +249,57 @@ def test_closed_notices_lose_their_context_after_their_period(
     assert sent_long_ago.updated_at == NOW
     assert "Jane Doe" in rows["dunning:in_2:reminder_1"].context  # sent recently
     assert "Jane Doe" in rows["dunning:in_3:reminder_1"].context  # still waiting
+
+
+def test_analytics_rows_get_the_keyed_hash_and_a_new_secret_rekeys_them(
+    settings: Settings, engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from domain.pseudonym import customer_key
+    from warehouse.notice_tables import notice_exceptions
+    from warehouse.outbox_tables import dunning_actions
+
+    day = date(2027, 6, 1)
+    with engine.begin() as conn:
+        conn.execute(
+            notice_exceptions.insert(),
+            [
+                {"exception_id": f"e{n}", "kind": "refund_overdue", "customer_id": who,
+                 "event_on": day, "due_on": day, "first_seen_on": day, "last_seen_on": day,
+                 "status": "open"}
+                for n, who in enumerate(("cus_1", "cus_1", "cus_2", None))
+            ],
+        )  # fmt: skip
+        conn.execute(
+            dunning_actions.insert(),
+            {"action_id": "a1", "dedupe_key": "dunning:in_1:r1:email", "as_of": day,
+             "customer_id": "cus_2", "provider": "stripe", "ladder": "consumer",
+             "stage": "reminder_1", "days_overdue": 3, "action": "email", "status": "done",
+             "decided_at": NOW},
+        )  # fmt: skip
+
+    assert r.key_analytics_customers.fn(settings, False) is None  # no secret: left empty
+    monkeypatch.setenv("ECHEANCIER_PSEUDONYM_KEY", "first-secret")
+    first = Settings()
+    assert r.key_analytics_customers.fn(first, True) == 4  # dry run: counted only
+    assert r.key_analytics_customers.fn(first, False) == 4
+    assert r.key_analytics_customers.fn(first, False) == 0
+
+    def keys() -> dict[str, str | None]:
+        with engine.connect() as conn:
+            rows = conn.execute(
+                select(notice_exceptions.c.exception_id, notice_exceptions.c.customer_key)
+            )
+            found = {row[0]: row[1] for row in rows}
+            found["a1"] = conn.execute(select(dunning_actions.c.customer_key)).scalar_one()
+        return found
+
+    assert keys() == {
+        "e0": customer_key("cus_1", "first-secret"),
+        "e1": customer_key("cus_1", "first-secret"),
+        "e2": customer_key("cus_2", "first-secret"),
+        "e3": None,
+        "a1": customer_key("cus_2", "first-secret"),
+    }
+    monkeypatch.setenv("ECHEANCIER_PSEUDONYM_KEY", "rotated")
+    assert r.key_analytics_customers.fn(Settings(), False) == 4
+    assert keys()["a1"] == customer_key("cus_2", "rotated")
