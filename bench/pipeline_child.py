@@ -7,11 +7,14 @@ sandbox's clock, because a generated shop's history ends at its own clock start,
 the machine's today (with the machine's clock, a shop dated months ago would look like
 a Stripe cursor past its 30-day retention and every night would re-list). Everything
 else is what ``echeancier run sync`` does: same settings, same flow, same task runner.
+``BENCH_SYNC_PREPARERS`` (set by ``bench/sync_throughput.py --preparers``) sets how many
+processes prepare the listed batches (``tasks.sync_pipeline.PREPARERS``).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 from dataclasses import asdict
@@ -25,6 +28,7 @@ def main() -> None:
     import httpx
 
     import flows.sync
+    import tasks.sync_pipeline
     from echeancier.run_cli import prefect_defaults
     from echeancier.settings import load_settings
 
@@ -36,6 +40,8 @@ def main() -> None:
         return datetime.fromisoformat(answer["now"])
 
     flows.sync.utc_now = sandbox_now  # the seam (see the module docstring)
+    if "BENCH_SYNC_PREPARERS" in os.environ:
+        tasks.sync_pipeline.PREPARERS = int(os.environ["BENCH_SYNC_PREPARERS"])
     as_of = date.fromisoformat(sys.argv[1])
     started = time.perf_counter()
     state = flows.sync.sync(as_of=as_of, return_state=True)

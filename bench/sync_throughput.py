@@ -198,7 +198,7 @@ def markdown(
         f"Shop: {args.size}, seed {args.seed}, as of {args.as_of} ({objects:,} provider objects"
         f" in the sandbox, events included). Sandbox in its own process with"
         f" `{_faults_text()}`. Machine: {host['cpu']}, {host['cores']} cores, {host['ram']};"
-        f" load average at the end {host['load']}.",
+        f" load average at the end {host['load']}. Preparer processes: {_preparers()}.",
         "",
         f"**Full sync** (first night, empty warehouse; median of {len(fulls)}):",
         "",
@@ -277,6 +277,12 @@ def _faults_text() -> str:
     )
 
 
+def _preparers() -> str:
+    from tasks.sync_pipeline import PREPARERS
+
+    return os.environ.get("BENCH_SYNC_PREPARERS", f"{PREPARERS} (the default)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", default="medium", choices=["small", "medium", "large"])
@@ -287,7 +293,16 @@ def main() -> None:
     parser.add_argument("--nights", type=int, default=3, help="incremental nights (median)")
     parser.add_argument("--fraction", type=float, default=0.01)
     parser.add_argument("--timeout", type=float, default=3600, help="seconds per sync run")
+    parser.add_argument(
+        "--preparers",
+        type=int,
+        default=None,
+        help="processes preparing listed batches (default: the pipeline's own; 0: the writer"
+        " prepares them itself)",
+    )
     args = parser.parse_args()
+    if args.preparers is not None:  # read by bench/pipeline_child.py
+        os.environ["BENCH_SYNC_PREPARERS"] = str(args.preparers)
     from sandbox.generate import generate_cached
 
     log(f"generating (or reusing) the {args.size} shop")

@@ -3,7 +3,9 @@
 Plain functions on a connection the caller holds, so the caller's transaction covers
 the rows, their raw copies, the quarantined records and (for event batches) the cursor
 that moves past them: a crash loses all of a batch or none of it. The ``@task`` wrappers
-in ``tasks.sync_*`` call these once per page batch.
+in ``tasks.sync_*`` call these once per page batch. Each load is the preparation of
+``tasks.sync_prepare`` (no database write) followed by :func:`write_load`; a full
+listing runs the two in different processes (:func:`load_listing`).
 
 Example: 100 Stripe charges listed at version V -> ``payments`` upsert (stored fee/net
 kept where the new row has none), 100 ``raw_objects`` rows, problems to ``quarantine``;
@@ -16,23 +18,18 @@ import json
 import os
 import threading
 import time
-from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from datetime import datetime
-from functools import lru_cache, partial
-from multiprocessing import get_context
+from functools import partial
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Connection, Engine, Table, select, tuple_
-from sqlalchemy.pool import NullPool
+from sqlalchemy import Connection, Table, select, tuple_
 
 from connectors.parallel import merge_walks
-from domain.normalise.core import Normalised, object_id
 from domain.sync_plan import Tally, carry_forward
 from domain.sync_streams import Lines, Lookups, Stream
+from tasks.sync_prepare import PreparedLoad, PreparedRows, prepare_lines, prepare_objects
 from warehouse import tables
 from warehouse.upsert import UpsertResult, quarantine, upsert
 
@@ -57,23 +54,8 @@ def load_objects(
     if not objects:
         return {}
     lookups = read_lookups(conn, stream, objects, tz)
-    tallies: dict[str, Tally] = {}
-    problems: list[pd.DataFrame] = []
-    for output in stream.outputs:
-        done = output.normalise(objects, versions, lookups)
-        rows = done.rows
-        if output.carry and not rows.empty:
-            target = table(output.table)
-            stored = read_stored(conn, target, rows, output.carry)
-            rows = carry_forward(rows, stored, output.carry, key=_key_names(target))
-        tally = _load(conn, output.table, Normalised(rows, done.problems), output.amount, seen_at)
-        tallies[f"{stream.provider}/{output.table}"] = tally
-        problems.append(done.problems)
-    if problems:
-        _quarantine(conn, pd.concat(problems, ignore_index=True), seen_at, run_id)
-    raw = _raw_rows(stream.provider, stream.object_type, objects, versions)
-    tallies[f"{stream.provider}/raw_objects"] = _tally(upsert(conn, tables.raw_objects, raw), 0)
-    return tallies
+    prepared = prepare_objects(stream, objects, versions, lookups, seen_at=seen_at)
+    return write_load(conn, prepared, seen_at=seen_at, run_id=run_id)
 
 
 def load_lines(
@@ -90,16 +72,24 @@ def load_lines(
     """A batch of payouts' lines (``{payout id: [line, ...]}``) into ``payout_lines``."""
     if not any(groups.values()):
         return {}
-    done = lines.normalise(groups, versions, currencies)
-    tally = _load(conn, lines.table, done, lines.amount, seen_at)
-    _quarantine(conn, done.problems, seen_at, run_id)
-    raw: list[dict[str, Any]] = []
-    for payout, members in groups.items():
-        for n, obj in enumerate(members):
-            object_id = str(obj.get("id") or f"{payout}/{n}")
-            raw.append(_raw_row(provider, lines.object_type, object_id, obj, versions[payout]))
-    raw_tally = _tally(upsert(conn, tables.raw_objects, raw), 0)
-    return {f"{provider}/{lines.table}": tally, f"{provider}/raw_objects": raw_tally}
+    prepared = prepare_lines(provider, lines, groups, versions, currencies, seen_at=seen_at)
+    return write_load(conn, prepared, seen_at=seen_at, run_id=run_id)
+
+
+def write_load(
+    conn: Connection, prepared: PreparedLoad, *, seen_at: datetime, run_id: str | None
+) -> dict[str, Tally]:
+    """Merge a prepared load in the caller's transaction: each table (stored enrichments
+    carried forward), then its quarantine rows, then the raw copies."""
+    tallies = {
+        f"{prepared.provider}/{rows.table}": _write(conn, rows, seen_at)
+        for rows in prepared.outputs
+    }
+    if prepared.problems:
+        quarantine(conn, prepared.problems, seen_at=seen_at, run_id=run_id)
+    raw = upsert(conn, tables.raw_objects, prepared.raw.dicts())
+    tallies[f"{prepared.provider}/raw_objects"] = _tally(raw, 0)
+    return tallies
 
 
 Page = list[dict[str, Any]]
@@ -141,64 +131,16 @@ def load_payout_lines(
     """The lines of ``payouts`` at their payout's version, in the caller's transaction."""
     if stream.lines is None or not lines:
         return {}
-    currencies = {str(p["id"]): str(p.get("currency") or "EUR").upper() for p in payouts}
     return load_lines(
         conn,
         stream.provider,
         stream.lines,
         lines,
         versions,
-        currencies,
+        _currencies(payouts),
         seen_at=seen_at,
         run_id=run_id,
     )
-
-
-def load_listing(
-    engine: Any,
-    stream: Stream,
-    pages: Iterable[Page],
-    *,
-    fetch_lines: Callable[[str], Iterable[Page]],
-    max_workers: int,
-    version: int,
-    batch_pages: int,
-    tz: str,
-    seen_at: datetime,
-    run_id: str,
-) -> dict[str, Tally]:
-    """A full listing of ``stream`` loaded batch by batch, one transaction per batch (with
-    the payouts' lines, fetched before the batch is handed over).
-
-    The batches are loaded by the writer process (:func:`writer`), at most
-    ``IN_FLIGHT`` of this stream's batches ahead of the one being loaded, while this
-    thread goes on fetching; a database only this process can see (SQLite in memory)
-    is loaded here instead. The listing returns once every batch has landed, so a
-    stream that looks this one up (invoices read the tax rates) sees all of it.
-    """
-    from tasks.sync_common import batched
-
-    url = _shareable_url(engine)
-    tallies: dict[str, Tally] = {}
-    pending: deque[Future[dict[str, Tally]]] = deque()
-    try:
-        for batch in batched(pages, batch_pages):
-            objects = [obj for page in batch for obj in page]
-            lines = fetch_payout_lines(fetch_lines, stream, objects, max_workers=max_workers)
-            args = (stream.provider, stream.resource, objects, lines, version, tz, seen_at, run_id)
-            if url is None:
-                with engine.begin() as conn:
-                    merge(tallies, load_batch(conn, stream, *args[2:]))
-                continue
-            pending.append(_submit(url, args))
-            while len(pending) > IN_FLIGHT:
-                merge(tallies, pending.popleft().result())
-        while pending:
-            merge(tallies, pending.popleft().result())
-    finally:
-        for future in pending:  # a failed batch: the ones queued behind it are not loaded
-            future.cancel()
-    return tallies
 
 
 def load_batch(
@@ -212,118 +154,68 @@ def load_batch(
     run_id: str,
 ) -> dict[str, Tally]:
     """One listed batch (and its payouts' lines) at ``version``, in the caller's transaction."""
+    lookups = read_lookups(conn, stream, objects, tz)
+    loads = prepare_batch(stream, objects, lines, version, lookups, seen_at=seen_at)
+    return write_batch(conn, loads, seen_at=seen_at, run_id=run_id)
+
+
+def prepare_batch(
+    stream: Stream,
+    objects: Sequence[Mapping[str, Any]],
+    lines: Mapping[str, Sequence[Mapping[str, Any]]],
+    version: int,
+    lookups: Lookups,
+    *,
+    seen_at: datetime,
+) -> list[PreparedLoad]:
+    """The loads of one listed batch: its objects, then its payouts' lines."""
+    loads: list[PreparedLoad] = []
+    if objects:
+        versions = [version] * len(objects)
+        loads.append(prepare_objects(stream, objects, versions, lookups, seen_at=seen_at))
+    if stream.lines is not None and any(lines.values()):
+        loads.append(
+            prepare_lines(
+                stream.provider,
+                stream.lines,
+                lines,
+                dict.fromkeys(lines, version),
+                _currencies(objects),
+                seen_at=seen_at,
+            )
+        )
+    return loads
+
+
+def write_batch(
+    conn: Connection, loads: Sequence[PreparedLoad], *, seen_at: datetime, run_id: str | None
+) -> dict[str, Tally]:
     tallies: dict[str, Tally] = {}
-    versions = [version] * len(objects)
-    merge(
-        tallies,
-        load_objects(conn, stream, objects, versions, tz=tz, seen_at=seen_at, run_id=run_id),
-    )
-    latest = dict.fromkeys(lines, version)
-    merge(
-        tallies,
-        load_payout_lines(conn, stream, lines, objects, latest, seen_at=seen_at, run_id=run_id),
-    )
+    for prepared in loads:
+        merge(tallies, write_load(conn, prepared, seen_at=seen_at, run_id=run_id))
     return tallies
 
 
-# -- the writer process ----------------------------------------------------------------
-#
-# Why a process: during a full listing, normalising and upserting a page costs more CPU
-# than fetching it, and both ran under one GIL: the fetching threads waited for the
-# loaders and the sync read Stripe at ~70 % of its rate limit (docs/benchmarks.md). In a
-# process of its own the load uses the second core and the fetchers only fetch. Why one:
-# SQLite takes one writer at a time anyway, and one loader keeps up with 25 requests a
-# second. Started on first use (spawned: the parent runs threads, a fork could copy a
-# held lock), kept for the life of the process, shared by every stream and database.
-
-IN_FLIGHT = 2  # a stream's batches queued at the writer beyond the one it is loading
-_writer: ProcessPoolExecutor | None = None
-_writer_lock = threading.Lock()
-
-
-def writer() -> ProcessPoolExecutor:
-    """The process that loads listed batches (started on first use)."""
-    global _writer
-    with _writer_lock:
-        if _writer is None:
-            _writer = ProcessPoolExecutor(
-                max_workers=1,
-                mp_context=get_context("spawn"),
-                initializer=_exit_with,
-                initargs=(os.getpid(),),
-            )
-        return _writer
+def merge(into: dict[str, Tally], more: Mapping[str, Tally]) -> None:
+    for name, tally in more.items():
+        into[name] = into.get(name, Tally()).add(tally)
 
 
 def _exit_with(parent: int) -> None:
-    """In the writer: leave when the process that started it is gone. A parent killed
-    (a timeout, Ctrl-C twice) never tells its pool to stop, and the writer would wait
-    for work for ever."""
+    """In a pool's process: leave when the process that started it is gone. A parent
+    killed (a timeout, Ctrl-C twice) never tells its pool to stop, and the process would
+    wait for work for ever."""
 
     def watch() -> None:
         while os.getppid() == parent:
             time.sleep(1.0)
         os._exit(0)
 
-    threading.Thread(target=watch, name="writer-watch", daemon=True).start()
+    threading.Thread(target=watch, name="pool-watch", daemon=True).start()
 
 
-def _submit(url: str, args: tuple[Any, ...]) -> Future[dict[str, Tally]]:
-    """Queue a batch at the writer; a writer that died (killed, out of memory) is replaced."""
-    global _writer
-    try:
-        return writer().submit(_load_in_writer, url, *args)
-    except BrokenProcessPool:
-        with _writer_lock:
-            _writer = None
-        return writer().submit(_load_in_writer, url, *args)
-
-
-def _load_in_writer(
-    url: str,
-    provider: str,
-    resource: str,
-    objects: Sequence[Mapping[str, Any]],
-    lines: Mapping[str, Sequence[Mapping[str, Any]]],
-    version: int,
-    tz: str,
-    seen_at: datetime,
-    run_id: str,
-) -> dict[str, Tally]:
-    """In the writer: one batch in one transaction of its own."""
-    from domain.sync_streams import stream
-
-    with _writer_engine(url).begin() as conn:
-        return load_batch(
-            conn, stream(provider, resource), objects, lines, version, tz, seen_at, run_id
-        )
-
-
-@lru_cache(maxsize=1)
-def _writer_engine(url: str) -> Engine:
-    """The writer's engine for the database it is loading now. No pool: a connection per
-    batch, none left open on a database that a test or a benchmark then drops."""
-    from warehouse.engine import make_engine
-
-    return make_engine(url, poolclass=NullPool)
-
-
-def _shareable_url(engine: Any) -> str | None:
-    """The URL another process can open the same database by (``None`` for SQLite in
-    memory, which only this process sees)."""
-    url = engine.url
-    database = url.database or ""
-    if url.get_backend_name() == "sqlite" and (
-        database in ("", ":memory:") or database.startswith("file::memory:")
-    ):
-        return None
-    rendered: str = url.render_as_string(hide_password=False)
-    return rendered
-
-
-def merge(into: dict[str, Tally], more: Mapping[str, Tally]) -> None:
-    for name, tally in more.items():
-        into[name] = into.get(name, Tally()).add(tally)
+def _currencies(payouts: Sequence[Mapping[str, Any]]) -> dict[str, str]:
+    return {str(p["id"]): str(p.get("currency") or "EUR").upper() for p in payouts}
 
 
 # -- lookups and stored rows ----------------------------------------------------------
@@ -367,19 +259,19 @@ def read_raw(
 
 
 def read_stored(
-    conn: Connection, target: Table, rows: pd.DataFrame, columns: Sequence[str]
+    conn: Connection, target: Table, keys: Iterable[tuple[Any, ...]], columns: Sequence[str]
 ) -> pd.DataFrame:
-    """The stored ``columns`` (and key) of the rows of ``target`` that ``rows`` names."""
-    keys = _key_names(target)
-    names = [*keys, *(c for c in columns if c not in keys)]
-    wanted = list(rows[keys].drop_duplicates().itertuples(index=False, name=None))
+    """The stored ``columns`` (and key) of the rows of ``target`` under ``keys``."""
+    key_names = _key_names(target)
+    names = [*key_names, *(c for c in columns if c not in key_names)]
+    wanted = list(dict.fromkeys(keys))
+    key_cols = [target.c[k] for k in key_names]
     found: list[tuple[Any, ...]] = []
     for start in range(0, len(wanted), _CHUNK):
         chunk = wanted[start : start + _CHUNK]
-        key_cols = [target.c[k] for k in keys]
         clause = (
             key_cols[0].in_([k[0] for k in chunk])
-            if len(keys) == 1
+            if len(key_cols) == 1
             else tuple_(*key_cols).in_(chunk)
         )
         query = select(*(target.c[n] for n in names)).where(clause)
@@ -390,23 +282,38 @@ def read_stored(
 # -- the mechanics ---------------------------------------------------------------------
 
 
-def _load(
-    conn: Connection, name: str, done: Normalised, amount: str | None, seen_at: datetime
-) -> Tally:
-    rows = done.rows
-    result = upsert(conn, table(name), rows, synced_at=seen_at)
-    received = len(rows.index)
-    total = int(rows[amount].fillna(0).sum()) if amount and received else 0
-    tally = _tally(result, len(done.problems.index))
+def _write(conn: Connection, prepared: PreparedRows, seen_at: datetime) -> Tally:
+    """Merge one table's prepared rows. Rows already stored get the enrichment columns
+    they lack (``carry``) from the stored row, and so a new hash; the others go as
+    prepared (a first listing: all of them)."""
+    target = table(prepared.table)
+    rows = prepared.dicts()
+    results: list[UpsertResult] = []
+    if prepared.carry and rows:
+        key_names = _key_names(target)
+        keys = [tuple(row[k] for k in key_names) for row in rows]
+        stored = read_stored(conn, target, keys, prepared.carry)
+        if not stored.empty:
+            known = set(stored[key_names].itertuples(index=False, name=None))
+            carried = [row for row, key in zip(rows, keys, strict=True) if key in known]
+            rows = [row for row, key in zip(rows, keys, strict=True) if key not in known]
+            frame = pd.DataFrame(carried, dtype=object).drop(columns=["row_hash"])
+            frame = carry_forward(frame, stored, prepared.carry, key=key_names)
+            results.append(upsert(conn, target, frame, synced_at=seen_at))
+    if rows or not results:
+        results.append(upsert(conn, target, rows, synced_at=seen_at))
+    tally = Tally(quarantined=prepared.quarantined)
+    for result in results:
+        tally = tally.add(_tally(result, 0))
     return Tally(
-        pulled=received + tally.quarantined,
+        pulled=prepared.received + prepared.quarantined,
         inserted=tally.inserted,
         updated=tally.updated,
         unchanged=tally.unchanged,
         stale=tally.stale,
-        quarantined=tally.quarantined,
-        received=received,
-        received_amount=total,
+        quarantined=prepared.quarantined,
+        received=prepared.received,
+        received_amount=prepared.received_amount,
     )
 
 
@@ -419,43 +326,6 @@ def _tally(result: UpsertResult, problems: int) -> Tally:
         stale=result.stale,
         quarantined=problems,
     )
-
-
-def _quarantine(
-    conn: Connection, problems: pd.DataFrame, seen_at: datetime, run_id: str | None
-) -> None:
-    if problems.empty:
-        return
-    unique = problems.drop_duplicates(["provider", "object_type", "object_id"], keep="last")
-    rows = [
-        {str(k): (None if pd.isna(v) else str(v)) for k, v in row.items()}
-        for row in unique.to_dict("records")
-    ]
-    quarantine(conn, rows, seen_at=seen_at, run_id=run_id)
-
-
-def _raw_rows(
-    provider: str, object_type: str, objects: Sequence[Mapping[str, Any]], versions: Sequence[int]
-) -> list[dict[str, Any]]:
-    # An object whose id is not clean text (a NUL, a lone surrogate, not a string) has no
-    # raw copy: the quarantine keeps it under a stand-in id, with the reason.
-    return [
-        _raw_row(provider, object_type, object_id(obj), obj, version)
-        for obj, version in zip(objects, versions, strict=True)
-        if obj.get("id") and not object_id(obj).startswith("no-id:")
-    ]
-
-
-def _raw_row(
-    provider: str, object_type: str, object_id: str, obj: Mapping[str, Any], version: int
-) -> dict[str, Any]:
-    return {
-        "provider": provider,
-        "object_type": object_type,
-        "object_id": object_id,
-        "payload": json.dumps(obj, sort_keys=True, separators=(",", ":"), default=str),
-        "source_version": version,
-    }
 
 
 def _key_names(target: Table) -> list[str]:

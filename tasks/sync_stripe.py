@@ -31,11 +31,11 @@ from echeancier.settings import Settings
 from tasks.sync_common import PAGES_PER_BATCH, connectors_for, engine_for
 from tasks.sync_load import (
     fetch_payout_lines,
-    load_listing,
     load_objects,
     load_payout_lines,
     merge,
 )
+from tasks.sync_pipeline import load_listing
 from warehouse.state import SyncState, read_sync_state, write_sync_state
 
 PROVIDER = "stripe"
