@@ -13,6 +13,11 @@
   The rank (:mod:`domain.normalise.progress`) orders one second's snapshots first:
   Stripe does not promise the order of one second's events, and a paid invoice must
   not be followed by its open self.
+- **Overlap.** Stripe does not promise that an event is listed the moment it is created,
+  so a night also reads again the events created in the few minutes before its cursor's.
+  A re-read event gets its second and rank at position 0 (:func:`reread_versions`): never
+  above the version it was first given, so what was applied changes nothing, while an
+  event listed late, never seen, still wins over anything from an older second.
 - **Carry forward.** Objects from events lack what lists expand (a charge event's
   balance transaction is an id: fee and net unknown; a subscription event has no card
   expiry). :func:`carry_forward` keeps the stored value of such columns where the new
@@ -121,6 +126,23 @@ def event_versions(
         rank = ranks[n] if ranks is not None else 0
         versions.append(created * MICROS + rank * RANK_STEP + position)
     return versions, EventClock(second, position)
+
+
+def reread_versions(seconds: Sequence[int], ranks: Sequence[int]) -> list[int]:
+    """Versions of events read again from before the cursor: position 0 in their second.
+
+    Example: an event at second 100, rank 1, first loaded as 100_100003, re-read as
+    100_100000: older than the row it wrote, so refused; one listed late and never
+    loaded, at 100 with rank 0, gets 100_000000 and wins over a row from second 99.
+    """
+    return [
+        created * MICROS + rank * RANK_STEP for created, rank in zip(seconds, ranks, strict=True)
+    ]
+
+
+def overlap_start(watermark: datetime, overlap: timedelta) -> datetime:
+    """The first instant the overlap reads again: ``overlap`` before the cursor's event."""
+    return watermark - max(overlap, timedelta(0))
 
 
 def carry_forward(

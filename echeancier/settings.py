@@ -31,7 +31,7 @@ class Settings(BaseSettings):
     timezone: str = Field("Europe/Paris", alias="ECHEANCIER_TIMEZONE")
     policies: Path = Field(Path("policies"), alias="ECHEANCIER_POLICIES")
     # Seconds before the stored Stripe event cursor a night reads again: an event Stripe
-    # lists late lands behind the cursor (docs/operations.md, "Sync cursors").
+    # lists late lands behind the cursor (docs/operations.md, `sync_state`).
     stripe_event_overlap_s: int = Field(300, alias="ECHEANCIER_STRIPE_EVENT_OVERLAP_S", ge=0)
 
     # Who mails come from and go to when they are not a customer's: finance's own

@@ -9,23 +9,38 @@
   each event's ``data.object`` is loaded at version ``created * 10^6 + rank * 10^5 +
   position`` (``domain.normalise.progress``: within a second, a paid invoice outranks its
   open self), and the cursor moves in the same transaction as the batch's rows. A cursor
-  past the 30-day retention returns ``None``: the flow re-lists instead.
+  past the 30-day retention returns ``None``: the flow re-lists instead. First it reads
+  again the events created in the ``ECHEANCIER_STRIPE_EVENT_OVERLAP_S`` seconds (default
+  300) before the cursor's event: Stripe may list an event a little after its creation,
+  and such an event would sit behind the cursor for ever. Re-read events are loaded at
+  ``created * 10^6 + rank * 10^5`` (position 0: never above their first version, so what
+  was applied is refused or unchanged); the cursor does not move with them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
 
 from prefect import task
 from prefect.cache_policies import NO_CACHE
+from sqlalchemy import Engine
 
 from connectors.errors import EventCursorExpired
 from connectors.parallel import merge_walks
+from connectors.stripe import StripeConnector
 from domain.normalise.progress import progress
-from domain.sync_plan import EventClock, Tally, created_slices, event_versions, list_version
+from domain.sync_plan import (
+    EventClock,
+    Tally,
+    created_slices,
+    event_versions,
+    list_version,
+    overlap_start,
+    reread_versions,
+)
 from domain.sync_streams import Stream, by_object_type, stream
 from echeancier.settings import Settings
 from tasks.sync_common import PAGES_PER_BATCH, connectors_for, engine_for
@@ -91,77 +106,108 @@ def pull_stripe_full(
 def pull_stripe_events(
     settings: Settings, run_id: str, seen_at: datetime
 ) -> dict[str, Tally] | None:
-    """Follow the event stream from the stored cursor; ``None`` if the cursor expired."""
+    """Read again the overlap before the stored cursor, then follow the event stream from
+    it; ``None`` if the cursor expired."""
     engine = engine_for(settings.database_url)
     with engine.connect() as conn:
         state = read_sync_state(conn, PROVIDER, "events")
     if state is None:
         return None
     connector = connectors_for(settings).stripe
-    pages: Iterator[Page] = (
-        connector.events_since(state.cursor)
-        if state.cursor
-        else connector.events_created_since(state.watermark or seen_at)
-    )
-    routes = by_object_type(PROVIDER)
-    clock = EventClock.from_json(state.details.get("clock"))
+    load = partial(_load_events, engine, connector, settings.timezone, seen_at, run_id)
     tallies: dict[str, Tally] = {}
     try:
+        if state.cursor and state.watermark and settings.stripe_event_overlap_s:
+            since = overlap_start(
+                state.watermark, timedelta(seconds=settings.stripe_event_overlap_s)
+            )
+            for pages_batch in _event_batches(connector.events_before(state.cursor, since)):
+                events = [event for page in pages_batch for event in page]
+                versions = reread_versions([int(e["created"]) for e in events], _ranks(events))
+                merge(tallies, load(events, versions, None))  # the cursor stays where it is
+        pages: Iterator[Page] = (
+            connector.events_since(state.cursor)
+            if state.cursor
+            else connector.events_created_since(state.watermark or seen_at)
+        )
+        clock = EventClock.from_json(state.details.get("clock"))
         for pages_batch in _event_batches(pages):
             events = [event for page in pages_batch for event in page]
             seconds = [int(e["created"]) for e in events]
-            ranks = [progress((e.get("data") or {}).get("object") or {}) for e in events]
-            versions, clock = event_versions(seconds, clock, ranks)
-            groups = _route(events, versions, routes)
-            payouts = groups.get("payout", ([], []))[0]
-            lines = fetch_payout_lines(
-                connector.balance_transactions,
-                routes["payout"],
-                payouts,
-                max_workers=connector.max_workers,
+            versions, clock = event_versions(seconds, clock, _ranks(events))
+            last = events[-1]
+            state = SyncState(
+                PROVIDER,
+                "events",
+                mode="incremental",
+                cursor=str(last["id"]),
+                last_event_id=str(last["id"]),
+                watermark=datetime.fromtimestamp(int(last["created"]), UTC),
+                rows_synced=state.rows_synced + len(events),
+                details={"clock": clock.to_json()},
             )
-            with engine.begin() as conn:
-                for object_type, (objects, object_versions) in groups.items():
-                    loaded = load_objects(
-                        conn,
-                        routes[object_type],
-                        objects,
-                        object_versions,
-                        tz=settings.timezone,
-                        seen_at=seen_at,
-                        run_id=run_id,
-                    )
-                    merge(tallies, loaded)
-                latest = _latest_versions(groups.get("payout", ([], [])))
-                merge(
-                    tallies,
-                    load_payout_lines(
-                        conn,
-                        routes["payout"],
-                        lines,
-                        payouts,
-                        latest,
-                        seen_at=seen_at,
-                        run_id=run_id,
-                    ),
-                )
-                last = events[-1]
-                state = SyncState(
-                    PROVIDER,
-                    "events",
-                    mode="incremental",
-                    cursor=str(last["id"]),
-                    last_event_id=str(last["id"]),
-                    watermark=datetime.fromtimestamp(int(last["created"]), UTC),
-                    rows_synced=state.rows_synced + len(events),
-                    details={"clock": clock.to_json()},
-                )
-                write_sync_state(conn, state, at=seen_at)
+            merge(tallies, load(events, versions, state))
     except EventCursorExpired:
         if tallies:
             raise
         return None
     return tallies
+
+
+def _load_events(
+    engine: Engine,
+    connector: StripeConnector,
+    tz: str,
+    seen_at: datetime,
+    run_id: str,
+    events: Sequence[dict[str, Any]],
+    versions: Sequence[int],
+    state: SyncState | None,
+) -> dict[str, Tally]:
+    """One batch of events' objects (and new payouts' lines) in one transaction, with the
+    cursor ``state`` past them when it moves."""
+    routes = by_object_type(PROVIDER)
+    groups = _route(events, versions, routes)
+    payouts = groups.get("payout", ([], []))[0]
+    lines = fetch_payout_lines(
+        connector.balance_transactions,
+        routes["payout"],
+        payouts,
+        max_workers=connector.max_workers,
+    )
+    tallies: dict[str, Tally] = {}
+    with engine.begin() as conn:
+        for object_type, (objects, object_versions) in groups.items():
+            loaded = load_objects(
+                conn,
+                routes[object_type],
+                objects,
+                object_versions,
+                tz=tz,
+                seen_at=seen_at,
+                run_id=run_id,
+            )
+            merge(tallies, loaded)
+        latest = _latest_versions(groups.get("payout", ([], [])))
+        merge(
+            tallies,
+            load_payout_lines(
+                conn,
+                routes["payout"],
+                lines,
+                payouts,
+                latest,
+                seen_at=seen_at,
+                run_id=run_id,
+            ),
+        )
+        if state is not None:
+            write_sync_state(conn, state, at=seen_at)
+    return tallies
+
+
+def _ranks(events: Sequence[dict[str, Any]]) -> list[int]:
+    return [progress((e.get("data") or {}).get("object") or {}) for e in events]
 
 
 def _event_batches(pages: Iterator[Page]) -> Iterator[list[Page]]:

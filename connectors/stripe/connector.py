@@ -15,6 +15,8 @@ stored id evt_10 -> pages evt_11…evt_110, evt_111…evt_210, evt_211…evt_250
 Stripe serves 30 days of events only; an older stored id is answered with a
 400 ``resource_missing`` naming ``ending_before``, raised here as
 :class:`~connectors.errors.EventCursorExpired` so the sync re-lists instead.
+:meth:`StripeConnector.events_before` reads back the few minutes before the stored id,
+where an event Stripe listed late lands.
 """
 
 from __future__ import annotations
@@ -206,21 +208,7 @@ class StripeConnector(StripeWrites):
         extra: dict[str, Any] = {"types": list(types)} if types else {}
         before = last_event_id
         while True:
-            try:
-                body = self._get(
-                    "events", "/v1/events", {"limit": PAGE_SIZE, "ending_before": before, **extra}
-                )
-            except ConnectorError as exc:
-                if exc.status in (400, 404) and exc.code == "resource_missing":
-                    raise EventCursorExpired(
-                        PROVIDER,
-                        "events",
-                        f"event {before} is no longer served (older than Stripe's 30 days);"
-                        " re-list the resources and start a new event cursor",
-                        status=exc.status,
-                        code=exc.code,
-                    ) from None
-                raise
+            body = self._events_page(before, {"ending_before": before, **extra})
             data: Page = body.get("data") or []
             if not data:
                 return
@@ -228,6 +216,51 @@ class StripeConnector(StripeWrites):
             if not body.get("has_more"):
                 return
             before = str(data[0]["id"])
+
+    def events_before(
+        self, last_event_id: str, since: Moment, *, types: Sequence[str] | None = None
+    ) -> Iterator[Page]:
+        """Events listed before ``last_event_id`` and created at or after ``since``, oldest
+        first: the overlap an incremental walk reads again.
+
+        Why: Stripe does not promise that an event is listed the moment it is created.
+        One created just before the cursor's event but listed after the cursor was
+        stored sits behind the cursor, where ``ending_before`` never looks. The pages
+        are read newest first (``starting_after``, ``created[gte]``), then yielded
+        reversed. A cursor Stripe no longer serves raises
+        :class:`~connectors.errors.EventCursorExpired` here too, before anything is read.
+        """
+        extra: dict[str, Any] = {"types": list(types)} if types else {}
+        query = {"created": {"gte": epoch(since)}, **extra}
+        pages: list[Page] = []
+        after = last_event_id
+        while True:
+            body = self._events_page(last_event_id, {"starting_after": after, **query})
+            data: Page = body.get("data") or []
+            if data:
+                pages.append(data)
+            if not body.get("has_more") or not data:
+                break
+            after = str(data[-1]["id"])
+        for page in reversed(pages):
+            yield page[::-1]
+
+    def _events_page(self, cursor: str, params: Mapping[str, Any]) -> dict[str, Any]:
+        """One page of ``/v1/events`` around ``cursor``; a cursor past Stripe's 30 days of
+        events is :class:`~connectors.errors.EventCursorExpired`."""
+        try:
+            return self._get("events", "/v1/events", {"limit": PAGE_SIZE, **params})
+        except ConnectorError as exc:
+            if exc.status in (400, 404) and exc.code == "resource_missing":
+                raise EventCursorExpired(
+                    PROVIDER,
+                    "events",
+                    f"event {cursor} is no longer served (older than Stripe's 30 days);"
+                    " re-list the resources and start a new event cursor",
+                    status=exc.status,
+                    code=exc.code,
+                ) from None
+            raise
 
     def newest_event(self) -> dict[str, Any] | None:
         """The newest event (``GET /v1/events?limit=1``), or ``None`` when there is none.

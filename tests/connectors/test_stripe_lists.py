@@ -7,6 +7,7 @@ import json
 from collections import OrderedDict
 
 import pytest
+import requests
 
 from connectors.errors import ConnectorError, EventCursorExpired
 from connectors.ratelimit import RateLimiter
@@ -140,6 +141,25 @@ def test_an_event_cursor_past_30_days_is_expired(
     assert caught.value.status == 400
     assert caught.value.code == "resource_missing"
     assert old in str(caught.value)
+
+
+def test_events_before_reads_back_the_overlap_behind_the_cursor_oldest_first(
+    sandbox: RunningSandbox, store: Store, stripe_conn: StripeConnector
+) -> None:
+    ids = events(store, 250)  # two per second: ids[209] is at T0 + 104
+    cursor = ids[209]
+    # Listed after the cursor was stored, dated before it: ``ending_before`` never sees it.
+    (late,) = events(store, 1, start=T0 + 100, prefix="evt_late_")
+    assert _ids(list(stripe_conn.events_since(cursor))) == ids[210:]
+    requests.delete(sandbox.url + "/__sandbox/requests", timeout=10)
+    pages = list(stripe_conn.events_before(cursor, T0 + 40))
+    assert _ids(pages) == [*ids[80:202], late, *ids[202:209]]
+    sent = [r["params"] for r in logged(sandbox, "stripe")]
+    assert [p["starting_after"] for p in sent] == [cursor, pages[-1][0]["id"]]
+    assert all(p["created[gte]"] == str(T0 + 40) for p in sent)
+    (old,) = events(store, 1, start=NOW - 40 * 86400, prefix="evt_old_")
+    with pytest.raises(EventCursorExpired):
+        list(stripe_conn.events_before(old, NOW - 41 * 86400))
 
 
 def test_429_burst_and_503s_are_retried_to_the_same_result(

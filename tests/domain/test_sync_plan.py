@@ -17,6 +17,8 @@ from domain.sync_plan import (
     event_versions,
     list_version,
     merge_tallies,
+    overlap_start,
+    reread_versions,
 )
 from domain.sync_streams import STREAMS, by_object_type, event_streams, stream
 from warehouse import tables
@@ -52,6 +54,18 @@ def test_event_versions_continue_the_clock_within_a_second() -> None:
     assert clock == EventClock(101, 0)
     assert EventClock.from_json(clock.to_json()) == clock
     assert list_version(datetime.fromtimestamp(100.7, UTC)) == 100_000_000
+
+
+def test_a_reread_event_never_outranks_its_first_version_but_a_late_one_wins() -> None:
+    seconds, ranks = [100, 100, 100, 101], [0, 3, 1, 0]
+    first, _ = event_versions(seconds, EventClock(100, 4), ranks)
+    again = reread_versions(seconds, ranks)
+    assert again == [100_000_000, 100_300_000, 100_100_000, 101_000_000]
+    assert all(a <= f for a, f in zip(again, first, strict=True))  # refused or unchanged
+    (late,) = reread_versions([100], [0])  # listed late, never loaded: beats second 99
+    assert late > event_versions([99], EventClock(99, 7), [9])[0][0]
+    assert overlap_start(NOW, timedelta(minutes=5)) == NOW - timedelta(minutes=5)
+    assert overlap_start(NOW, timedelta(0)) == NOW
 
 
 def test_carry_forward_keeps_known_enrichments_only_where_the_new_row_has_none() -> None:

@@ -3,9 +3,11 @@
 One scenario per backend walks the nights a shop goes through: the first full listing
 (every table equals the sandbox), a night with no change (nothing written), a night of
 changes made through the providers' write endpoints and events (exactly those picked
-up, cursors advanced), a replay of older events (nothing rolled back), and a Stripe
-cursor past the 30-day retention (a re-list that changes nothing). Faults: injected
-429s and 5xx change nothing; a 403 fails the run naming the stream.
+up, cursors advanced, an event listed late behind the cursor read in the overlap), a
+quiet night re-reading that overlap (nothing written), a replay of older events
+(nothing rolled back), and a Stripe cursor past the 30-day retention (a re-list that
+changes nothing). Faults: injected 429s and 5xx change nothing; a 403 fails the run
+naming the stream.
 """
 
 from __future__ import annotations
@@ -190,6 +192,26 @@ def make_changes(live: Live) -> dict[str, str]:
     }
 
 
+def add_late_event(live: Live) -> str:
+    """A customer whose creation event Stripe lists only now although it is dated a minute
+    before the stored cursor's event: behind the cursor, where only the overlap looks."""
+    with live.engine.connect() as conn:
+        cursor = read_sync_state(conn, "stripe", "events")
+    assert cursor is not None
+    assert cursor.watermark is not None
+    when = int(cursor.watermark.timestamp()) - 60
+    customer = {
+        **first(live, "stripe", "customers"),
+        "id": "cus_testlate000000000001",
+        "created": when,
+        "email": "late.customer@example.com",
+    }
+    ctx = WriteContext(store=live.store, now=when, seed=7, request_id="req_test_late")
+    ctx.save("customers", customer)
+    ctx.emit("customer.created", customer)
+    return str(customer["id"])
+
+
 def expected_writes(live: Live, since: int) -> dict[str, set[str]]:
     """Per table, the objects the new events (and the parcel) name."""
     routes = by_object_type("stripe")
@@ -242,16 +264,18 @@ def test_nights_full_quiet_changes_replay_and_expired_cursor(
     since = live.now_epoch()
     before = latest_synced(live)
     changed = make_changes(live)
+    late = add_late_event(live)
     live.advance(60)
     _night, night_seconds = run_sync(live)
     assert_matches_sandbox(live)
     writes = synced_after(live, before)
     expected = expected_writes(live, since)
+    expected["shipments"].add(changed["parcel"])
+    expected["customers"].add(late)
     for name, ids in writes.items():
-        allowed = expected.get(name, set()) | (
-            {changed["parcel"]} if name == "shipments" else set()
-        )
+        allowed = expected.get(name, set())
         assert ids <= allowed, (name, ids - allowed)
+    assert late in writes["customers"]  # listed late, behind the cursor: read in the overlap
     assert changed["subscription"] in writes["subscriptions"]
     assert changed["invoice"] in writes["invoices"]
     assert changed["refund"] in writes["refunds"]
@@ -274,6 +298,15 @@ def test_nights_full_quiet_changes_replay_and_expired_cursor(
     assert moved.cursor != after_full.cursor
     assert gc_moved is not None
     assert gc_moved.cursor != after_full_gc.cursor
+
+    # (d) the next quiet night reads the overlap again (the events of (b) sit just behind
+    # its cursor) and writes nothing: no row inserted, updated or even stamped.
+    live.advance(60)
+    before_quiet = latest_synced(live)
+    again, _ = run_sync(live)
+    assert written(again) == {}
+    assert again.streams["stripe/raw_objects"].pulled > 0  # the overlap was read
+    assert all(not ids for ids in synced_after(live, before_quiet).values())
 
     # (f) older events delivered again after newer ones roll nothing back: the cursors go
     # back to the first night and every event is replayed, one event per batch, so each
