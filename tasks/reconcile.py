@@ -35,14 +35,19 @@ def load_recon_policy(settings: Settings) -> ReconPolicy:
     return replace(recon.load_policy(settings.policies), timezone=settings.timezone)
 
 
-@task(name="read_recon_frames", persist_result=True)  # Retry reuses it
+@task(name="read_recon_frames", cache_policy=NO_CACHE)  # Retry re-reads: fresher, seconds
 def read_recon_frames(settings: Settings) -> Frames:
-    """The columns the rules read, from every fact table they need."""
+    """The columns the rules read, from every fact table they need.
+
+    Not persisted: pickling these frames for a Retry and hashing them for the cache key
+    cost more than reading them again (6 s on the medium shop, growing with it), and a
+    Retry then reconciles the facts as they are now rather than as they were.
+    """
     with engine_for(settings.database_url).connect() as conn:
         return Frames(**{name: _read(conn, name, cols) for name, cols in recon.COLUMNS.items()})
 
 
-@task(name="find_recon_exceptions", persist_result=True)  # Retry reuses it
+@task(name="find_recon_exceptions", cache_policy=NO_CACHE)  # recomputed from the fresh read
 def find_recon_exceptions(frames: Frames, as_of: date, policy: ReconPolicy) -> pd.DataFrame:
     return recon.find_exceptions(frames, as_of, policy)
 
