@@ -21,7 +21,7 @@ from domain.quality import tables_with_rows
 from domain.summary import NightlyReport
 from echeancier.settings import load_settings
 from flows.chain import downstream as downstream_flows
-from flows.chain import launch, parameters
+from flows.chain import launch, no_heartbeats_without_a_server, parameters
 from flows.reconcile import reconcile
 from flows.sync import sync
 from tasks.quality import check_data_quality
@@ -37,12 +37,13 @@ def utc_now() -> datetime:
 def nightly(as_of: date | None = None, dry_run: bool = False) -> NightlyReport:
     """Sync, check, reconcile, act, publish (see the module doc)."""
     settings = load_settings()
-    synced = sync(as_of=as_of)
-    business_date = date.fromisoformat(synced.as_of)
-    required = tables_with_rows(synced.control_totals)
-    gate = check_data_quality(settings, utc_now(), synced.run_id, required=required)
-    reconciled = reconcile(as_of=business_date)
-    reports, failed = act(business_date, dry_run)
+    with no_heartbeats_without_a_server():  # an ephemeral server: nobody to watch them
+        synced = sync(as_of=as_of)
+        business_date = date.fromisoformat(synced.as_of)
+        required = tables_with_rows(synced.control_totals)
+        gate = check_data_quality(settings, utc_now(), synced.run_id, required=required)
+        reconciled = reconcile(as_of=business_date)
+        reports, failed = act(business_date, dry_run)
     report = NightlyReport(sync=synced, gate=gate, reconcile=reconciled, downstream=reports)
     publish_nightly_summary(report)
     if failed:
