@@ -16,6 +16,7 @@ columns the writer fills from the stored row where a row has none), ``raw_object
 
 from __future__ import annotations
 
+import codecs
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -185,22 +186,44 @@ def payload_text(obj: Mapping[str, Any]) -> str:
     """The object as sorted, compact JSON with non-ASCII escaped: ``json.dumps``'s text.
 
     Encoded by orjson (C, ~10x faster: the raw copy was 8 % of the writer's time on a
-    full listing) when its answer is that same text; where the two encoders differ it
-    goes through ``json``: non-ASCII text and DEL (``json`` escapes them), floats under
-    1e-4 (``json`` writes ``1e-05``, orjson ``0.00001``), a value orjson refuses. So a
-    stored payload, and its row hash, does not change with the encoder. (One difference
-    is not looked for: a NaN or infinite float, which no JSON decoder of a provider's
-    answer produces, would be written ``null``.)
+    full listing, and a quarter of a preparer's with ``json``), its non-ASCII characters
+    then escaped as ``json`` escapes them (``\\u00e0``; a surrogate pair above U+FFFF),
+    which only a string can hold in JSON text. Where the encoders differ otherwise it goes
+    through ``json``: DEL (``json`` escapes it), floats under 1e-4 (``json`` writes
+    ``1e-05``, orjson ``0.00001``), a value orjson refuses (a lone surrogate, an integer
+    past 64 bits). So a stored payload, and its row hash, does not change with the
+    encoder. (One difference is not looked for: a NaN or infinite float, which no JSON
+    decoder of a provider's answer produces, would be written ``null``.)
     """
     try:
         text = orjson.dumps(obj, option=orjson.OPT_SORT_KEYS)
     except TypeError:  # orjson.JSONEncodeError: a value orjson has no form for
-        text = b"\x80"
-    if text.isascii() and not any(mark in text for mark in _ENCODERS_DIFFER):
+        text = b"\x7f"
+    # Text that may mean orjson wrote what ``json`` writes otherwise (or only looks so,
+    # as "one-off" does: then ``json`` encodes it, the same answer, slower).
+    if b"e-" in text or b"0.0000" in text or b"\x7f" in text:
+        return json.dumps(obj, sort_keys=True, separators=(",", ":"), default=str)
+    if text.isascii():
         return text.decode()
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"), default=str)
+    return text.decode().encode("ascii", _ESCAPE).decode()
 
 
-# Text that may mean orjson wrote something ``json`` writes otherwise (or just text that
-# looks so, such as "one-off": then ``json`` encodes it, the same answer, slower).
-_ENCODERS_DIFFER = (b"\x7f", b"e-", b"0.0000")
+_ESCAPE = "echeancier.json-ascii"
+
+
+def _escape(error: UnicodeError) -> tuple[str, int]:
+    """Codec error handler: each character past ASCII as ``json``'s ``\\uXXXX``."""
+    if not isinstance(error, UnicodeEncodeError):
+        raise error
+    out = []
+    for char in error.object[error.start : error.end]:
+        code = ord(char)
+        if code > 0xFFFF:
+            code -= 0x10000
+            out.append(f"\\u{0xD800 | (code >> 10):04x}\\u{0xDC00 | (code & 0x3FF):04x}")
+        else:
+            out.append(f"\\u{code:04x}")
+    return "".join(out), error.end
+
+
+codecs.register_error(_ESCAPE, _escape)
