@@ -18,8 +18,11 @@ How: keys, versions and hashes go first into a narrow temporary table, which tel
 which rows need writing (none, on a re-run with no change); those rows then go into
 a temporary staging table — PostgreSQL COPY through psycopg 3, SQLite
 ``executemany`` — and one ``INSERT … SELECT … ON CONFLICT (key) DO UPDATE … WHERE …``
-merges them, the same statement on both. Nothing here commits: the caller's
-transaction decides, so ``sync_state``'s cursor moves with the rows it covers::
+merges them, the same statement on both. A column holding one value in the whole batch
+(a NULL column, the provider, the sync time) is not staged: the merge binds that value
+once; the rows are streamed from the batch's columns, never held as a list of 10^5
+tuples. Nothing here commits: the caller's transaction decides, so ``sync_state``'s
+cursor moves with the rows it covers::
 
     with engine.begin() as conn:
         upsert(conn, payments, frame)
@@ -29,9 +32,10 @@ transaction decides, so ``sync_state``'s cursor moves with the rows it covers::
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from itertools import compress
 from typing import Any
 
 from sqlalchemy import (
@@ -41,7 +45,9 @@ from sqlalchemy import (
     Table,
     and_,
     case,
+    cast,
     func,
+    literal,
     or_,
     select,
     true,
@@ -50,7 +56,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.dml import Insert
 
-from warehouse.rows import Rows, prepare
+from warehouse.rows import Columns, Rows, prepare, prepare_columns
 from warehouse.tables import quarantine as quarantine_table
 from warehouse.types import UTCDateTime
 
@@ -96,33 +102,41 @@ def upsert(
     """
     if "source_version" not in table.c:
         raise TypeError(f"{table.name} has no source_version: upsert is for versioned tables")
-    batch = prepare(table, rows, synced_at=synced_at or datetime.now(UTC))
-    if not batch.rows:
+    batch = prepare_columns(table, rows, synced_at=synced_at or datetime.now(UTC))
+    if not len(batch):
         return UpsertResult(0, 0, 0, superseded=batch.superseded)
     # 1. Probe: stage only keys, versions and hashes, and ask the table which rows to write.
-    probe_columns = (*(c.name for c in table.primary_key.columns), *_PROBED)
-    positions = [batch.columns.index(n) for n in probe_columns]
+    key_names = tuple(c.name for c in table.primary_key.columns)
+    probe_columns = (*key_names, *_PROBED)
     probe = _staging_table(table, probe_columns)
     probe.create(conn)  # on failure the caller's rollback takes it away with the rest
-    _load(conn, probe, probe_columns, [tuple(row[i] for i in positions) for row in batch.rows])
+    _load(conn, probe, probe_columns, zip(*(batch.column(n) for n in probe_columns), strict=True))
     inserted, updated, stale = _classify(conn, table, probe)
-    if inserted + updated == len(batch.rows):
-        # Every row is new or changed (a first load): all of them are written, and asking
-        # which (a fetch of every key, a set, a filter) was a quarter of a first load.
-        changed = batch.rows
-    else:
+    # Every row new or changed (a first load): all are written without asking which (the
+    # fetch of every key, the set and the filter were a quarter of a first load).
+    mask: list[bool] | None = None  # the rows to write; None: every row
+    if inserted + updated < len(batch):
+        # Ask which keys to write (a newer version with the same content is written too,
+        # so that its version moves).
         to_write = _keys_to_write(conn, table, probe)
-        key_at = positions[: len(table.primary_key.columns)]
-        changed = [row for row in batch.rows if tuple(row[i] for i in key_at) in to_write]
+        keys = zip(*(batch.column(n) for n in key_names), strict=True)
+        mask = [key in to_write for key in keys]
     probe.drop(conn)
-    # 2. Stage in full and merge only those: a re-run with no change stops at the probe.
-    if changed:
-        stage = _staging_table(table, batch.columns)
+    # 2. Stage and merge only those: a re-run with no change stops at the probe. A column
+    # with one value in the whole batch (NULLs, the provider, the sync time) is not staged
+    # row by row: the merge writes that value, bound once.
+    if mask is None or any(mask):
+        shared = _shared_values(table, batch)
+        staged = tuple(n for n in batch.columns if n not in shared)
+        rows_out: Iterable[tuple[Any, ...]] = zip(*(batch.column(n) for n in staged), strict=True)
+        if mask is not None:
+            rows_out = compress(rows_out, mask)
+        stage = _staging_table(table, staged)
         stage.create(conn)
-        _load(conn, stage, batch.columns, changed)
-        conn.execute(_merge(conn, table, stage))
+        _load(conn, stage, staged, rows_out)
+        conn.execute(_merge(conn, table, stage, shared))
         stage.drop(conn)
-    unchanged = len(batch.rows) - inserted - updated
+    unchanged = len(batch) - inserted - updated
     return UpsertResult(inserted, updated, unchanged, stale, batch.superseded)
 
 
@@ -207,13 +221,18 @@ def _staging_table(table: Table, names: Sequence[str]) -> Table:
 
 
 def _load(
-    conn: Connection, stage: Table, columns: tuple[str, ...], rows: list[tuple[Any, ...]]
+    conn: Connection, stage: Table, columns: tuple[str, ...], rows: Iterable[tuple[Any, ...]]
 ) -> None:
+    """Rows into a staging table; ``rows`` may be a one-pass iterator (streamed, as
+    ``zip`` makes them: one tuple at a time rather than a list of 10^5)."""
     if conn.dialect.name == "postgresql":
         _copy(conn, stage, columns, rows)
         return
     dialect = conn.dialect
     processors = [_sqlite_processor(stage.c[n].type, dialect) for n in columns]
+    rows = list(rows)
+    if not rows:
+        return
     if any(processors):
         cells = [
             [None if v is None else p(v) for v in column] if p else column
@@ -237,7 +256,7 @@ def _sqlite_processor(kind: Any, dialect: Any) -> Any:
 
 
 def _copy(
-    conn: Connection, stage: Table, columns: tuple[str, ...], rows: list[tuple[Any, ...]]
+    conn: Connection, stage: Table, columns: tuple[str, ...], rows: Iterable[tuple[Any, ...]]
 ) -> None:
     """COPY through the driver connection: same session and transaction as ``conn``."""
     from psycopg import sql  # psycopg is only needed on PostgreSQL
@@ -295,12 +314,48 @@ def _keys_to_write(conn: Connection, table: Table, probe: Table) -> set[tuple[An
     return {tuple(row) for row in conn.execute(query)}
 
 
-def _merge(conn: Connection, table: Table, stage: Table) -> Insert:
+def _shared_values(table: Table, batch: Columns) -> dict[str, Any]:
+    """The non-key columns holding one value in every row of the batch, and that value.
+
+    Only types whose equal values are stored alike (text, integers, booleans, dates,
+    instants, NULL); a key column is always staged (it carries the row count).
+    """
+    keys = {c.name for c in table.primary_key.columns}
+    shared: dict[str, Any] = {}
+    for name, cells in zip(batch.columns, batch.values, strict=True):
+        first = cells[0]
+        if (
+            name not in keys
+            and type(first) in _SHAREABLE
+            and cells[-1] == first
+            and cells.count(first) == len(cells)
+        ):
+            shared[name] = first
+    return shared
+
+
+_SHAREABLE = (str, int, bool, date, datetime, type(None))  # not Decimal: -0 is not 0
+
+
+def _merge(
+    conn: Connection, table: Table, stage: Table, shared: Mapping[str, Any] | None = None
+) -> Insert:
     names = [c.name for c in table.columns]
     keys = [c.name for c in table.primary_key.columns]
+    shared = shared or {}
+    postgres = conn.dialect.name == "postgresql"
+
+    def value(name: str) -> Any:
+        if name not in shared:
+            return stage.c[name]
+        bound = literal(shared[name], table.c[name].type)
+        # PostgreSQL needs the parameter's type in a SELECT list; SQLite would turn a
+        # CAST to DATETIME into a number, and takes the bound text as it is.
+        return (cast(bound, table.c[name].type) if postgres else bound).label(name)
+
     # ``WHERE true`` keeps SQLite from reading ON CONFLICT as a join constraint.
     stmt = dialect_insert(conn, table).from_select(
-        names, select(*(stage.c[n] for n in names)).where(true())
+        names, select(*(value(n) for n in names)).select_from(stage).where(true())
     )
     excluded = stmt.excluded
     return stmt.on_conflict_do_update(

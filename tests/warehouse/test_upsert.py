@@ -197,6 +197,38 @@ def test_big_amounts_decimal_rates_and_aware_times_round_trip_exactly(engine: En
         ]
 
 
+def test_a_value_the_whole_batch_shares_is_stored_as_if_staged_row_by_row(
+    engine: Engine,
+) -> None:
+    # A column with one value in every row of a batch is bound once, not staged: the
+    # stored cells (and a later comparison of hashes) must not tell the two apart.
+    same = {
+        "failure_code": "it's 100%",
+        "will_retry": True,
+        "retry_count": 3,
+        "charge_date": date(2026, 6, 3),
+        "paid_at": datetime(2026, 6, 2, 10, 0, 0, 250_000, tzinfo=UTC),
+        "order_id": None,
+    }
+    other = {
+        "failure_code": "x",
+        "will_retry": False,
+        "retry_count": 0,
+        "charge_date": date(2026, 1, 1),
+        "paid_at": T0,
+        "order_id": "ord_9",
+    }
+    load(engine, payments, [payment(1, 1, **same), payment(2, 1, **same)])  # bound once
+    load(engine, payments, [payment(3, 1, **same), payment(4, 1, **other)])  # staged
+
+    got = stored(engine, *same, "provider", "currency", "synced_at")
+    assert got["ch_1"] == (*same.values(), "stripe", "EUR", SYNCED)
+    assert got["ch_2"] == got["ch_1"]
+    assert got["ch_3"] == got["ch_1"]
+    again = load(engine, payments, [payment(1, 1, **same), payment(3, 1, **same)])
+    assert again == UpsertResult(inserted=0, updated=0, unchanged=2)
+
+
 def test_a_frame_and_dicts_of_the_same_rows_are_the_same_rows(engine: Engine) -> None:
     rows = [payment(n, 7) for n in range(3)]
     load(engine, payments, rows)
