@@ -82,7 +82,7 @@ def nightly(
         command = [sys.executable, str(ROOT / "bench" / "nightly_child.py"), mode]
         command.append(as_of.isoformat())
         if profile is not None:
-            spy = [str(ROOT / "var" / "bench-venv-dlt" / "bin" / "py-spy"), "record", "-r", "50"]
+            spy = [py_spy(), "record", "-r", "50"]
             command = [*spy, "--idle", "--threads", "-f", "raw", "-o", str(profile), "--", *command]
         started = time.perf_counter()
         out = subprocess.run(
@@ -101,8 +101,19 @@ def nightly(
         result: dict[str, Any] = json.loads(last)  # (py-spy, when profiling, prints after it)
         result["process_seconds"] = process
         stopped = sandbox.clock()
-    log(f"  {mode}: {result['seconds']:.1f} s (process {process:.1f} s)")
+    log(
+        f"  {mode}: {result['seconds']:.1f} s, CPU {result.get('cpu_seconds', 0):.1f} s"
+        f" (process {process:.1f} s, load {machine()['load']})"
+    )
     return result, stopped
+
+
+def py_spy() -> str:
+    """The project venv's py-spy (``.venv/bin/pip install py-spy``), else the dlt venv's."""
+    for venv in (Path(sys.executable).parent, ROOT / "var" / "bench-venv-dlt" / "bin"):
+        if (venv / "py-spy").exists():
+            return str(venv / "py-spy")
+    raise SystemExit("--profile needs py-spy: .venv/bin/pip install py-spy")
 
 
 def main() -> None:
@@ -202,6 +213,8 @@ def markdown(args: argparse.Namespace, runs: dict[str, list[dict[str, Any]]], ch
     added = prefect / direct - 1
     startup = statistics.median(r["process_seconds"] - r["seconds"] for r in runs["prefect"])
     direct_startup = statistics.median(r["process_seconds"] - r["seconds"] for r in runs["direct"])
+    cpu_prefect = statistics.median(r.get("cpu_seconds", 0) for r in runs["prefect"])
+    cpu_direct = statistics.median(r.get("cpu_seconds", 0) for r in runs["direct"]) or 1.0
     task_runs = [r.get("task_runs", 0) for r in runs["prefect"]]
     flow_runs = [r.get("flow_runs", 0) for r in runs["prefect"]]
     calls = [r.get("task_calls", 0) for r in runs["direct"]]
@@ -226,6 +239,13 @@ def markdown(args: argparse.Namespace, runs: dict[str, list[dict[str, Any]]], ch
             + ", ".join(f"{r['seconds']:.1f}" for r in runs["prefect"])
             + " s, direct "
             + ", ".join(f"{r['seconds']:.1f}" for r in runs["direct"])
+            + " s",
+            f"- CPU of the night's process (all its threads; not the ephemeral server's):"
+            f" prefect {cpu_prefect:.1f} s, direct {cpu_direct:.1f} s"
+            f" (**{cpu_prefect / cpu_direct - 1:+.0%}**); runs: prefect "
+            + ", ".join(f"{r.get('cpu_seconds', 0):.1f}" for r in runs["prefect"])
+            + " s, direct "
+            + ", ".join(f"{r.get('cpu_seconds', 0):.1f}" for r in runs["direct"])
             + " s",
             f"- task runs per night (Prefect server): **{statistics.median(task_runs):.0f}**"
             f" in {statistics.median(flow_runs):.0f} flow runs; task calls counted directly:"
