@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -44,6 +45,7 @@ from domain.dunning import (
     load_policy,
     recovery,
 )
+from domain.dunning.inputs import COLUMNS as INPUT_COLUMNS
 from echeancier.settings import Settings
 from tasks.sync_common import engine_for
 from warehouse import tables
@@ -66,32 +68,42 @@ def item_of(dedupe_key: str) -> str:
 # -- reading -------------------------------------------------------------------------------
 
 
-def _frame(conn: Connection, table: Any, *where: Any) -> pd.DataFrame:
-    result = conn.execute(select(table).where(*where))
+def _frame(conn: Connection, name: str, table: Any, *where: Any) -> pd.DataFrame:
+    """The columns the decisions read of ``table`` (``INPUT_COLUMNS[name]``), not whole rows:
+    on the large shop the fact tables' other columns (hashes, versions, sync stamps,
+    addresses) were about half of the bytes read and of the frames' memory."""
+    names = [column for column in INPUT_COLUMNS[name] if column in table.c]
+    result = conn.execute(select(*(table.c[c] for c in names)).where(*where))
     return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
 
 
-def read_inputs(engine: Engine) -> DunningInputs:
-    """Every table ``decide`` reads, as synced and reconciled tonight."""
+# What each input frame is read from (and the rows kept), by ``DunningInputs`` field.
+SOURCES: dict[str, tuple[Any, ...]] = {
+    "invoices": (tables.invoices,),
+    "payments": (tables.payments,),
+    "customers": (tables.customers,),
+    "subscriptions": (tables.subscriptions,),
+    "mandates": (tables.mandates,),
+    "disputes": (tables.disputes,),
+    "invoice_payments": (tables.invoice_payments,),
+    "holds": (dunning_holds,),
+    "history": (dunning_actions,),
+    "pending_notices": (
+        notifications,
+        notifications.c.kind == "dunning",
+        notifications.c.status.in_(("planned", "queued")),
+    ),
+    "quarantined": (quarantine, quarantine.c.resolved_at.is_(None)),
+}
+# What the recovery analytics read (``domain.dunning.analytics.recovery``); the rest empty.
+RECOVERY_INPUTS = ("invoices", "payments", "invoice_payments", "customers", "history")
+
+
+def read_inputs(engine: Engine, names: Sequence[str] = tuple(SOURCES)) -> DunningInputs:
+    """The tables ``decide`` reads (or only ``names``), as synced and reconciled tonight."""
     with engine.connect() as conn:
-        return DunningInputs(
-            invoices=_frame(conn, tables.invoices),
-            payments=_frame(conn, tables.payments),
-            customers=_frame(conn, tables.customers),
-            subscriptions=_frame(conn, tables.subscriptions),
-            mandates=_frame(conn, tables.mandates),
-            disputes=_frame(conn, tables.disputes),
-            invoice_payments=_frame(conn, tables.invoice_payments),
-            holds=_frame(conn, dunning_holds),
-            history=_frame(conn, dunning_actions),
-            pending_notices=_frame(
-                conn,
-                notifications,
-                notifications.c.kind == "dunning",
-                notifications.c.status.in_(("planned", "queued")),
-            ),
-            quarantined=_frame(conn, quarantine, quarantine.c.resolved_at.is_(None)),
-        )
+        frames = {name: _frame(conn, name, *SOURCES[name]) for name in names}
+    return DunningInputs.empty(**frames)
 
 
 @task(cache_policy=NO_CACHE, name="read-dunning-inputs")
@@ -399,7 +411,7 @@ def settle_dunning_emails(settings: Settings, now: datetime) -> int:
 def rebuild_dunning_recovery(settings: Settings, as_of: date) -> int:
     """Recompute ``dunning_recovery`` from tonight's state (replace, in one transaction)."""
     engine = engine_for(settings.database_url)
-    frame = recovery(read_inputs(engine), as_of)
+    frame = recovery(read_inputs(engine, RECOVERY_INPUTS), as_of)
     columns = [c.name for c in dunning_recovery.columns]
     rows = [{c: _plain(r.get(c)) for c in columns} for r in frame.to_dict("records")]
     with engine.begin() as conn:
