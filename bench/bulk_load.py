@@ -384,6 +384,7 @@ def verify(load: BulkLoad, sandbox_env: Mapping[str, str], url: str) -> list[str
             page = next(iter(pages), [])
             lines: dict[str, Any] = {}
             if spec.lines is not None and fetch is not None:
+                page = page[:5]  # each payout's lines are a walk of their own: a few suffice
                 lines = {str(p["id"]): [x for pg in fetch(str(p["id"])) for x in pg] for p in page}
             with engine.begin() as conn:
                 version = list_version(load.started)

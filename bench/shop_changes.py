@@ -78,15 +78,19 @@ def change_shop(path: Path, *, after: datetime, fraction: float, seed: int) -> C
     store = Store.open(path)
     changes = Changes()
     try:
+        # Ids only while choosing, the objects read back once chosen: the large shop's
+        # million charges as dicts would take gigabytes (same choice, same rng draws).
         charges = [
-            c
+            c["id"]
             for c in store.iter_all("stripe", "charges")
             if c.get("status") == "succeeded"
             and not c.get("amount_refunded")
             and not c.get("disputed")
         ]
         total = store.count("stripe", "charges")
-        for n, charge in enumerate(_pick(rng, charges, total, fraction)):
+        for n, charge_id in enumerate(_pick(rng, charges, total, fraction)):
+            charge = store.get("stripe", "charges", charge_id)
+            assert charge is not None
             now = _epoch(after, n, len(charges) * fraction)
             ctx = WriteContext(store=store, now=now, seed=seed, request_id=f"req_bench{n:08d}")
             refund = {
@@ -108,19 +112,25 @@ def change_shop(path: Path, *, after: datetime, fraction: float, seed: int) -> C
             changes.refunded_charges.append(charge["id"])
             changes.refunds.append(refund["id"])
         paid_out = [
-            p for p in store.iter_all("gocardless", "payments") if p.get("status") == "paid_out"
+            p["id"]
+            for p in store.iter_all("gocardless", "payments")
+            if p.get("status") == "paid_out"
         ]
         total = store.count("gocardless", "payments")
-        for n, payment in enumerate(_pick(rng, paid_out, total, fraction)):
+        for n, payment_id in enumerate(_pick(rng, paid_out, total, fraction)):
+            payment = store.get("gocardless", "payments", payment_id)
+            assert payment is not None
             stamp = datetime.fromtimestamp(_epoch(after, n, total * fraction), UTC)
             store.replace("gocardless", "payments", {**payment, "status": "failed"})
             store.add("gocardless", "events", _late_failure(payment["id"], seed, n, stamp))
             changes.late_failures.append(payment["id"])
         moving = [
-            t for t in store.iter_all("aftership", "trackings") if t.get("tag") != "Delivered"
+            t["id"] for t in store.iter_all("aftership", "trackings") if t.get("tag") != "Delivered"
         ]
         total = store.count("aftership", "trackings")
-        for n, parcel in enumerate(_pick(rng, moving, total, fraction)):
+        for n, parcel_id in enumerate(_pick(rng, moving, total, fraction)):
+            parcel = store.get("aftership", "trackings", parcel_id)
+            assert parcel is not None
             stamp = datetime.fromtimestamp(_epoch(after, n, total * fraction), UTC).isoformat()
             delivered = {
                 **parcel,
@@ -136,9 +146,7 @@ def change_shop(path: Path, *, after: datetime, fraction: float, seed: int) -> C
     return changes
 
 
-def _pick(
-    rng: random.Random, candidates: list[dict[str, Any]], total: int, fraction: float
-) -> list[dict[str, Any]]:
+def _pick(rng: random.Random, candidates: list[str], total: int, fraction: float) -> list[str]:
     """``fraction`` of ``total`` objects drawn from ``candidates`` (all of them if fewer)."""
     wanted = min(len(candidates), max(1, round(total * fraction)))
     return rng.sample(candidates, wanted)

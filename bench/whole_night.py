@@ -10,8 +10,9 @@ copied to ``var/whole-night-<size>/state.db``; the warehouse (the database named
 ``--database-url``, dropped and created again; a URL naming ``test`` gets
 ``bench_whole_night_<size>`` beside it instead) filled with the shop as a first full sync
 leaves it, without HTTP; a first night (``nightly`` with Prefect out of the way, as
-bench/orchestration.py runs it) so that the measured night is an ordinary one, not the
-first dunning run over the whole history; then a day's changes at the providers
+bench/orchestration.py runs it, and no rate limits: its tens of thousands of e-mails
+would take hours) so that the measured night is an ordinary one, not the first dunning
+run over the whole history; then a day's changes at the providers
 (bench/shop_changes.py: 1 % of the charges refunded, of the GoCardless payments failed
 late, of the parcels delivered). ``--reuse`` starts from the setup a previous run left
 (``setup.json`` in the folder and a template copy of the warehouse).
@@ -159,6 +160,17 @@ def role_of(pid: int, root: int) -> str:
     return "other"
 
 
+# bench/nightly_child.py with our SendGrid connector's 10 mails/s lifted (setup only).
+UNLIMITED = """
+import runpy, sys
+sys.path.insert(0, ".")
+import connectors.sendgrid
+connectors.sendgrid.SENDGRID_RATE = 100_000.0
+sys.argv = sys.argv[1:]
+runpy.run_path(sys.argv[0], run_name="__main__")
+"""
+
+
 # -- setup -------------------------------------------------------------------------------
 
 
@@ -230,9 +242,16 @@ def night(
     home: Path,
     timeout: float,
     profile: Path | None = None,
+    *,
+    limits: bool = True,
 ) -> dict[str, Any]:
     """One nightly in a child process against ``state`` served from ``clock``: the child's
-    JSON line, the memory it and its children used, and the sandbox's request log."""
+    JSON line, the memory it and its children used, and the sandbox's request log.
+
+    ``limits=False`` (the setup's first night only, never a measured one): no rate limits
+    or latency at the sandbox and none at our SendGrid connector. The first night after
+    a first sync acts on the whole history (the large shop's: tens of thousands of
+    e-mails, hours at 10 a second); the measured night is the next, ordinary one."""
     from warehouse.migrate import upgrade
 
     upgrade(url)  # as an operator does after a deploy: the code may have moved on since setup
@@ -240,19 +259,18 @@ def night(
         shutil.rmtree(home)
     home.mkdir(parents=True)
     with SandboxProcess.start(state, clock=clock) as sandbox:
-        sandbox.post_faults(FAULTS)
+        if limits:
+            sandbox.post_faults(FAULTS)
         sandbox.clear_requests()
         # The request log is stamped with the machine's time, ``pipeline_runs`` with the
         # sandbox's clock (the flows' ``utc_now`` seam): the offset between the two.
         offset = (sandbox.clock() - datetime.now(UTC)).total_seconds()
         as_of = clock.astimezone(PARIS).date()
         env = prefect_child_env(sandbox.env, url, home)
-        command = [
-            sys.executable,
-            str(ROOT / "bench" / "nightly_child.py"),
-            mode,
-            as_of.isoformat(),
-        ]
+        child = str(ROOT / "bench" / "nightly_child.py")
+        command = [sys.executable, child, mode, as_of.isoformat()]
+        if not limits:
+            command = [sys.executable, "-c", UNLIMITED, child, mode, as_of.isoformat()]
         if profile is not None:
             spy = [
                 str(Path(sys.executable).parent / "py-spy"),
@@ -345,7 +363,13 @@ def setup(args: argparse.Namespace, folder: Path, url: str) -> Setup:
     started = datetime.fromisoformat(stage["started"])
     log("setup: a first night (Prefect out of the way)")
     first = night(
-        "direct", state, started + timedelta(days=1), url, folder / "home-first", args.timeout
+        "direct",
+        state,
+        started + timedelta(days=1),
+        url,
+        folder / "home-first",
+        args.timeout,
+        limits=False,
     )
     log(f"setup: first night {first['seconds']:.0f} s, peak {first['peak_tree_mb']:,.0f} MB")
     first_end = datetime.fromisoformat(first["ended"])
