@@ -83,6 +83,18 @@ def benches(database_url: str | None) -> list[Bench]:
             timeout_s=3 * 3600,
         ),
     ]
+    if database_url:  # bulk load, first night, then the measured night: hours on 2 cores
+        out.append(
+            Bench(
+                "The whole night: the large shop on PostgreSQL",
+                [
+                    *(PY, "bench/whole_night.py", "--size", "large", "--no-snapshot"),
+                    *("--database-url", database_url),
+                ],
+                markdown=True,
+                timeout_s=6 * 3600,
+            )
+        )
     return out
 
 
