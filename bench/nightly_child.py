@@ -180,7 +180,10 @@ def main() -> None:
     if mode == "direct":
         nightly.fn(as_of=as_of)
     else:
-        state = nightly(as_of=as_of, return_state=True)
+        from flows.chain import no_heartbeats_without_a_server
+
+        with no_heartbeats_without_a_server():  # as echeancier run nightly does
+            state = nightly(as_of=as_of, return_state=True)
         if not state.is_completed():
             state.result()
             raise SystemExit(f"nightly ended {state.name}: {state.message}")
