@@ -21,6 +21,7 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from operator import itemgetter
 from typing import Any
 
 import orjson
@@ -51,8 +52,13 @@ class PreparedRows:
     carry: tuple[str, ...] = ()
 
     def dicts(self, *, without: tuple[str, ...] = ("synced_at",)) -> list[dict[str, Any]]:
-        names = [(i, n) for i, n in enumerate(self.columns) if n not in without]
-        return [{n: row[i] for i, n in names} for row in self.rows]
+        """The rows as the upsert takes them (built in C: it was 9 % of the writer)."""
+        keep = [i for i, name in enumerate(self.columns) if name not in without]
+        names = [self.columns[i] for i in keep]
+        if len(keep) == 1:
+            return [{names[0]: row[keep[0]]} for row in self.rows]
+        cells = itemgetter(*keep)
+        return [dict(zip(names, cells(row), strict=True)) for row in self.rows]
 
     def key_names(self) -> list[str]:
         return [c.name for c in tables.metadata.tables[self.table].primary_key.columns]
