@@ -2,9 +2,10 @@
 
 - :func:`note_stripe_cursor` reads the newest event before a full listing starts, so the
   next night replays whatever changed during the listing.
-- :func:`pull_stripe_full` lists one resource in monthly ``created`` slices walked in
-  parallel (the connector's shared token bucket keeps the total under the rate limit) and
-  loads it in page batches; payouts bring their balance transactions, one walk per payout.
+- :func:`pull_stripe_full` lists one resource in monthly ``created`` slices (newest,
+  largest, first) walked in parallel (the connector's shared token bucket keeps the total
+  under the rate limit) and loads it in page batches; payouts bring their balance
+  transactions, one walk per payout.
 - :func:`pull_stripe_events` follows ``/v1/events`` oldest first in batches of up to 1000;
   each event's ``data.object`` is loaded at version ``created * 10^6 + rank * 10^5 +
   position`` (``domain.normalise.progress``: within a second, a paid invoice outranks its
@@ -35,9 +36,9 @@ from domain.normalise.progress import progress
 from domain.sync_plan import (
     EventClock,
     Tally,
-    created_slices,
     event_versions,
     list_version,
+    listing_slices,
     overlap_start,
     reread_versions,
 )
@@ -86,7 +87,7 @@ def pull_stripe_full(
     connector = connectors_for(settings).stripe
     walks = [
         partial(connector.list_pages, resource, created_gte=a, created_lt=b, params=spec.params)
-        for a, b in created_slices(started)
+        for a, b in listing_slices(started)
     ]
     return load_listing(
         engine_for(settings.database_url),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, datetime, timedelta
 
 import pandas as pd
@@ -16,6 +17,7 @@ from domain.sync_plan import (
     created_slices,
     event_versions,
     list_version,
+    listing_slices,
     merge_tallies,
     overlap_start,
     reread_versions,
@@ -46,6 +48,20 @@ def test_slices_are_one_range_before_then_months_the_newest_left_open() -> None:
     assert len(created_slices(NOW)) == 25
     january = created_slices(datetime(2026, 1, 15, tzinfo=UTC), months=2)
     assert january[1][0] == int(datetime(2025, 12, 1, tzinfo=UTC).timestamp())
+
+
+def test_listing_slices_cut_months_in_thirds_newest_first_and_cover_all_time() -> None:
+    assert listing_slices(NOW) == created_slices(NOW)[::-1]
+    slices = listing_slices(NOW, parts=3)
+    assert len(slices) == 1 + 24 * 3
+    assert slices[0][1] is None  # the newest range stays open
+    assert slices[-1][0] == 0
+    oldest_first = slices[::-1]
+    assert all(a[1] == b[0] for a, b in itertools.pairwise(oldest_first))
+    june = int(datetime(2026, 6, 1, tzinfo=UTC).timestamp())
+    assert [a for a, _ in slices[:3]] == [
+        june + (int(NOW.timestamp()) - june) * k // 3 for k in (2, 1, 0)
+    ]
 
 
 def test_event_versions_continue_the_clock_within_a_second() -> None:
