@@ -25,7 +25,7 @@ from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
 from echeancier.settings import load_settings
-from flows.runs import current_run_id
+from flows.runs import recorded_run
 from tasks.dunning import (
     decide_dunning,
     execute_dunning_actions,
@@ -37,8 +37,6 @@ from tasks.dunning import (
     settle_dunning_emails,
 )
 from tasks.outbox import deliver_outbox
-from tasks.reconcile import record_recon_run
-from warehouse.state import PipelineRun
 
 
 def utc_now() -> datetime:
@@ -101,9 +99,7 @@ def dunning(as_of: date | None = None, dry_run: bool = False) -> DunningReport:
     settings = load_settings()
     started = utc_now()
     as_of = as_of or started.astimezone(ZoneInfo(settings.timezone)).date()
-    run = PipelineRun(current_run_id(), "dunning", as_of, started)
-    record_recon_run(settings, run)
-    try:
+    with recorded_run(settings, "dunning", as_of, started, utc_now) as run:
         policy, rates = load_dunning_policy(settings)
         inputs = read_dunning_inputs(settings)
         plan = decide_dunning(inputs, policy, rates, as_of, settings.portal_url)
@@ -119,10 +115,7 @@ def dunning(as_of: date | None = None, dry_run: bool = False) -> DunningReport:
         if not dry_run:
             report = act(settings, report, as_of)
         publish_dunning_artifacts(report)
-    except Exception as exc:
-        record_recon_run(settings, run.finished("failed", utc_now(), message=str(exc)[:500]))
-        raise
-    record_recon_run(settings, run.finished("completed", utc_now(), counts=report.counts()))
+        run.done(counts=report.counts())
     get_run_logger().info("%s", report.text())
     return report
 

@@ -24,18 +24,16 @@ from prefect import flow, get_run_logger
 from domain.kpis import KpiReport, forecast_totals
 from domain.kpis.daily import kpi_range
 from echeancier.settings import load_settings
-from flows.runs import current_run_id
+from flows.runs import recorded_run
 from tasks.kpis import (
     compute_kpi_daily,
     forecast_cashflow,
     measure_forecast_accuracy,
     publish_kpi_artifacts,
     read_kpi_inputs,
-    record_kpi_run,
     write_finance_report,
     write_kpi_daily,
 )
-from warehouse.state import PipelineRun
 
 
 def utc_now() -> datetime:
@@ -53,10 +51,8 @@ def kpis(
     started = utc_now()
     as_of = as_of or started.astimezone(ZoneInfo(settings.timezone)).date()
     first, last = kpi_range(as_of, date_from, date_to)
-    run = PipelineRun(current_run_id(), "kpis", last, started)
-    record_kpi_run(settings, run)
-    clock = time.perf_counter()
-    try:
+    with recorded_run(settings, "kpis", last, started, utc_now) as run:
+        clock = time.perf_counter()
         # Extract
         inputs = read_kpi_inputs(settings)
         # Measure
@@ -80,15 +76,7 @@ def kpis(
         )
         report = replace(report, seconds=time.perf_counter() - clock)
         publish_kpi_artifacts(report)
-    except Exception as exc:
-        record_kpi_run(settings, run.finished("failed", utc_now(), message=str(exc)))
-        raise
-    record_kpi_run(
-        settings,
-        run.finished(
-            "completed", utc_now(), counts=report.counts(), control_totals=report.control_totals()
-        ),
-    )
+        run.done(counts=report.counts(), control_totals=report.control_totals())
     get_run_logger().info(
         "kpis %s..%s: %d rows, forecast %d rows", first, last, rows, len(forecast)
     )

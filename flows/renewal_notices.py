@@ -28,17 +28,15 @@ from prefect import flow, get_run_logger
 
 from domain.notices import RENEWAL_KINDS, NoticeReport, build_report
 from echeancier.settings import load_settings
-from flows.runs import current_run_id
+from flows.runs import recorded_run
 from tasks.notices import (
     load_notice_policy,
     plan_renewal_notices,
     publish_notice_artifacts,
     queue_notices,
     read_renewal_frames,
-    record_notice_run,
 )
 from tasks.outbox import deliver_outbox
-from warehouse.state import PipelineRun
 
 FLOW = "renewal-notices"
 
@@ -54,10 +52,8 @@ def renewal_notices(as_of: date | None = None, dry_run: bool = False) -> NoticeR
     settings = load_settings()
     started = utc_now()
     as_of = as_of or started.astimezone(ZoneInfo(settings.timezone)).date()
-    run = PipelineRun(current_run_id(), FLOW, as_of, started, dry_run=dry_run)
-    record_notice_run(settings, run)
-    clock = time.perf_counter()
-    try:
+    with recorded_run(settings, FLOW, as_of, started, utc_now, dry_run=dry_run) as run:
+        clock = time.perf_counter()
         policy = load_notice_policy(settings)
         frames = read_renewal_frames(settings)
         plan = plan_renewal_notices(frames, as_of, policy)
@@ -76,9 +72,6 @@ def renewal_notices(as_of: date | None = None, dry_run: bool = False) -> NoticeR
             seconds=time.perf_counter() - clock,
         )
         publish_notice_artifacts(report)
-    except Exception as exc:
-        record_notice_run(settings, run.finished("failed", utc_now(), message=str(exc)[:500]))
-        raise
-    record_notice_run(settings, run.finished("completed", utc_now(), counts=report.counts()))
+        run.done(counts=report.counts())
     get_run_logger().info("%s", report.text())
     return report

@@ -20,10 +20,8 @@ from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact
 
 from echeancier.settings import load_settings
-from flows.runs import current_run_id
+from flows.runs import recorded_run
 from tasks.outbox import deliver_outbox
-from tasks.reconcile import record_recon_run
-from warehouse.state import PipelineRun
 
 
 def utc_now() -> datetime:
@@ -48,15 +46,10 @@ def send_outbox(as_of: date | None = None) -> OutboxReport:
     settings = load_settings()
     now = utc_now()
     as_of = as_of or now.astimezone(ZoneInfo(settings.timezone)).date()
-    run = PipelineRun(current_run_id(), "send-outbox", as_of, now)
-    record_recon_run(settings, run)
-    try:
+    with recorded_run(settings, "send-outbox", as_of, now, utc_now) as run:
         delivered = deliver_outbox(settings, now)
-    except Exception as exc:
-        record_recon_run(settings, run.finished("failed", utc_now(), message=str(exc)[:500]))
-        raise
-    report = OutboxReport(run.run_id, now.isoformat(timespec="seconds"), delivered)
-    record_recon_run(settings, run.finished("completed", utc_now(), counts=delivered))
+        report = OutboxReport(run.run_id, now.isoformat(timespec="seconds"), delivered)
+        run.done(counts=delivered)
     create_markdown_artifact(
         key="send-outbox-summary", markdown=f"# Outbox\n\n{report.text()}\n", description="outbox"
     )

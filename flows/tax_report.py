@@ -22,18 +22,16 @@ from prefect import flow, get_run_logger
 from domain.tax import TaxReport
 from domain.tax.report import summarise
 from echeancier.settings import load_settings
-from flows.runs import current_run_id
+from flows.runs import recorded_run
 from tasks.tax import (
     compute_tax_returns,
     load_tax_policies,
     publish_tax_artifacts,
     queue_tax_reminders,
     read_tax_inputs,
-    record_tax_run,
     store_tax_returns,
     write_tax_files,
 )
-from warehouse.state import PipelineRun
 
 
 def utc_now() -> datetime:
@@ -47,9 +45,7 @@ def tax_report(as_of: date | None = None, dry_run: bool = False) -> TaxReport:
     settings = load_settings()
     started = utc_now()
     as_of = as_of or started.astimezone(ZoneInfo(settings.timezone)).date()
-    run = PipelineRun(current_run_id(), "tax-report", as_of, started, dry_run=dry_run)
-    record_tax_run(settings, run)
-    try:
+    with recorded_run(settings, "tax-report", as_of, started, utc_now, dry_run=dry_run) as run:
         rates, calendar = load_tax_policies(settings)
         inputs = read_tax_inputs(settings)
         computed = compute_tax_returns(inputs, as_of, rates, calendar, settings.timezone)
@@ -69,18 +65,7 @@ def tax_report(as_of: date | None = None, dry_run: bool = False) -> TaxReport:
             rows_written=written,
         )
         publish_tax_artifacts(report)
-    except Exception as exc:
-        record_tax_run(settings, run.finished("failed", utc_now(), message=str(exc)))
-        raise
-    record_tax_run(
-        settings,
-        run.finished(
-            "completed",
-            utc_now(),
-            counts=report.counts(),
-            control_totals={"tax": report.control_totals},
-        ),
-    )
+        run.done(counts=report.counts(), control_totals={"tax": report.control_totals})
     get_run_logger().info(
         "tax-report %s: %d open returns, %d problems, %d reminders",
         as_of,
