@@ -23,8 +23,7 @@ from prefect.artifacts import create_markdown_artifact
 
 from domain.retention import RetentionReport, cutoffs
 from echeancier.settings import load_settings
-from flows.runs import current_run_id
-from tasks.events import emit_run_event
+from flows.runs import recorded_run
 from tasks.retention import (
     clear_old_vat_numbers,
     delete_old_runs,
@@ -34,9 +33,7 @@ from tasks.retention import (
     pseudonymise_old_notifications,
     pseudonymise_raw_payloads,
     read_retention_policy,
-    record_retention_run,
 )
-from warehouse.state import PipelineRun
 
 
 def utc_now() -> datetime:
@@ -50,9 +47,7 @@ def retention(as_of: date | None = None, dry_run: bool = False) -> RetentionRepo
     settings = load_settings()
     started = utc_now()
     as_of = as_of or started.astimezone(ZoneInfo(settings.timezone)).date()
-    run = PipelineRun(current_run_id(), "retention", as_of, started, dry_run=dry_run)
-    record_retention_run(settings, run)
-    try:
+    with recorded_run(settings, "retention", as_of, started, utc_now, dry_run=dry_run) as run:
         cut = cutoffs(read_retention_policy(settings), as_of, settings.timezone)
         changed = {
             "raw_payloads": pseudonymise_raw_payloads(settings, cut["raw_payloads"], dry_run),
@@ -72,15 +67,10 @@ def retention(as_of: date | None = None, dry_run: bool = False) -> RetentionRepo
                 "ECHEANCIER_PSEUDONYM_KEY is not set: customer_key stays empty (docs/privacy.md)"
             )
         changed["customer_key"] = keyed or 0
-    except Exception as exc:
-        record_retention_run(settings, run.finished("failed", utc_now(), message=str(exc)))
-        raise
-    report = RetentionReport(
-        run.run_id, as_of, dry_run, {k: c.day for k, c in cut.items()}, changed
-    )
-    create_markdown_artifact(key="retention-summary", markdown=report.markdown())
-    finished = run.finished("completed", utc_now(), counts=report.counts())
-    record_retention_run(settings, finished)
-    emit_run_event(finished)
+        report = RetentionReport(
+            run.run_id, as_of, dry_run, {k: c.day for k, c in cut.items()}, changed
+        )
+        create_markdown_artifact(key="retention-summary", markdown=report.markdown())
+        run.done(counts=report.counts())
     get_run_logger().info("%s", report.text())
     return report

@@ -52,7 +52,6 @@ from tasks.sync_common import engine_for
 from warehouse import tables
 from warehouse.notice_tables import notice_exceptions
 from warehouse.outbox_tables import dunning_actions, notifications
-from warehouse.state import PipelineRun, record_run
 from warehouse.tax_tables import vat_lines
 
 PAGE = 1000
@@ -275,12 +274,6 @@ def key_analytics_customers(settings: Settings, dry_run: bool) -> int | None:
                 result = conn.execute(sql_update(table).where(where).values(customer_key=wanted))
                 changed += result.rowcount or 0
     return changed
-
-
-@task(name="record_retention_run", cache_policy=NO_CACHE)
-def record_retention_run(settings: Settings, run: PipelineRun) -> None:
-    with engine_for(settings.database_url).begin() as conn:
-        record_run(conn, run)
 
 
 def _delete(engine: Engine, table: Table, where: ColumnElement[bool], *, dry_run: bool) -> int:
