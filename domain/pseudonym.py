@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Iterable
 
 
 def customer_key(customer_id: str, secret: str | bytes) -> str:
@@ -23,3 +24,24 @@ def customer_key(customer_id: str, secret: str | bytes) -> str:
     if not raw:
         raise ValueError("the pseudonym key is empty")
     return hmac.new(raw, customer_id.encode(), hashlib.sha256).hexdigest()
+
+
+def customer_keys(
+    customer_ids: Iterable[str | None], secret: str | bytes | None
+) -> list[str | None]:
+    """``customer_key`` for each id, in order, for a writer filling a whole batch: ``None``
+    for a missing id, and for every row when no secret is configured (the column then stays
+    empty, as docs/privacy.md says). Each distinct id is hashed once."""
+    if not secret:
+        return [None for _ in customer_ids]
+    known: dict[str, str] = {}
+    out: list[str | None] = []
+    for customer_id in customer_ids:
+        if customer_id is None or customer_id != customer_id:  # None or NaN
+            out.append(None)
+            continue
+        key = known.get(customer_id)
+        if key is None:
+            key = known[customer_id] = customer_key(customer_id, secret)
+        out.append(key)
+    return out

@@ -46,6 +46,12 @@ class Settings(BaseSettings):
     # Where files for people are written: tax returns (CSV/XLSX), the finance report.
     reports_dir: Path = Field(Path("var/reports"), alias="ECHEANCIER_REPORTS")
 
+    def pseudonym_secret(self) -> str | None:
+        """The ``customer_key`` secret, or ``None`` when unset or empty (keys stay empty)."""
+        if self.pseudonym_key is None:
+            return None
+        return self.pseudonym_key.get_secret_value() or None
+
     @field_validator("policies")
     @classmethod
     def _shipped_policies(cls, folder: Path) -> Path:

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from domain.pseudonym import customer_key
+from domain.pseudonym import customer_key, customer_keys
 
 
 def test_the_same_customer_and_secret_give_the_same_key() -> None:
@@ -35,3 +35,19 @@ def test_it_is_a_keyed_mac_not_a_plain_hash() -> None:
 def test_an_empty_secret_is_refused() -> None:
     with pytest.raises(ValueError, match="empty"):
         customer_key("cus_1", "")
+
+
+def test_a_batch_gets_each_rows_key_and_none_where_there_is_no_customer() -> None:
+    keys = customer_keys(["cus_1", None, "cus_2", "cus_1", float("nan")], "s3cret")  # type: ignore[list-item]
+    assert keys == [
+        customer_key("cus_1", "s3cret"),
+        None,
+        customer_key("cus_2", "s3cret"),
+        customer_key("cus_1", "s3cret"),
+        None,
+    ]
+
+
+@pytest.mark.parametrize("secret", [None, ""])
+def test_without_a_secret_a_batch_stays_unkeyed(secret: str | None) -> None:
+    assert customer_keys(["cus_1", "cus_2"], secret) == [None, None]
