@@ -21,6 +21,7 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 from sqlalchemy import Connection, Table, and_, delete, or_, select, tuple_, update
 
+from domain.pseudonym import customer_keys
 from domain.tax import (
     Facts,
     FxRate,
@@ -128,14 +129,19 @@ def compute_tax_returns(
 @task(name="store_tax_returns", cache_policy=NO_CACHE)
 def store_tax_returns(settings: Settings, computed: TaxComputation) -> dict[str, int]:
     """Write the open returns' lines, sums and deadlines, and the threshold; a return
-    filed since it was read is left alone (its computation is dropped)."""
+    filed since it was read is left alone (its computation is dropped). Lines carry
+    their ``customer_key`` from the start (NULL when no secret is configured), so
+    analysts can join a return's lines the night they appear rather than after the
+    next retention pass; the same secret gives the same key, so a rerun changes no row."""
     ledger = computed.ledger
     with engine_for(settings.database_url).begin() as conn:
         keys = [(k.regime, k.period) for k in ledger.returns]
         now_filed = _filed(conn, keys)
         returns = [k for k in ledger.returns if (k.regime, k.period) not in now_filed]
         scope = [(k.regime, k.period) for k in returns]
-        lines = _in_scope(ledger.lines, scope)
+        lines = _in_scope(ledger.lines, scope).assign(
+            customer_key=lambda f: customer_keys(f["customer_id"], settings.pseudonym_secret())
+        )
         totals = _in_scope(ledger.totals, scope)
         deadlines = _in_scope(ledger.deadlines, scope)
         written = {
