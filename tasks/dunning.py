@@ -7,7 +7,8 @@ around it, in the order that makes a crash or a Retry harmless:
    e-mails to the ``notifications`` outbox in ONE transaction, keyed by the decision
    (``dunning:{invoice}:{stage}:{action}``): a second run for the same night finds the
    keys and adds nothing. A dry run writes the same rows as ``planned``; a real run
-   later promotes them.
+   later promotes them. Each row carries its ``customer_key`` (docs/privacy.md) from
+   the moment it is written, not from the retention pass hours later.
 2. :func:`execute_dunning_actions` carries out the ``pending`` provider writes (payment
    retries, pauses, cancellations, write-offs), each with the idempotency key derived
    from the same decision, committing each outcome at once. A run that dies between
@@ -29,7 +30,7 @@ from typing import Any
 import pandas as pd
 from prefect import task
 from prefect.cache_policies import NO_CACHE
-from sqlalchemy import Connection, Engine, delete, select, update
+from sqlalchemy import Connection, Engine, bindparam, delete, select, update
 
 from connectors.errors import ConnectorError
 from domain.dunning import (
@@ -46,6 +47,7 @@ from domain.dunning import (
     recovery,
 )
 from domain.dunning.inputs import COLUMNS as INPUT_COLUMNS
+from domain.pseudonym import customer_keys
 from echeancier.settings import Settings
 from tasks.sync_common import engine_for
 from warehouse import tables
@@ -148,11 +150,14 @@ class Recorded:
 
 
 def _action_rows(
-    plan: DunningPlan, as_of: date, now: datetime, status: str
+    plan: DunningPlan, as_of: date, now: datetime, status: str, secret: str | None
 ) -> dict[str, dict[str, Any]]:
+    """The ledger rows of tonight's actions by dedupe key, each with its customer's
+    ``customer_key`` (``None`` without a secret), hashed once per customer of the batch."""
     rows: dict[str, dict[str, Any]] = {}
     frame = plan.actions
-    for record in frame.to_dict("records"):
+    keys = customer_keys(frame["customer_id"].tolist() if len(frame) else [], secret)
+    for record, pseudonym in zip(frame.to_dict("records"), keys, strict=True):
         row = {c: _plain(record.get(c)) for c in LEDGER_COLUMNS}
         notice_key = _plain(record.get("notice_key"))
         row.update(
@@ -161,6 +166,7 @@ def _action_rows(
             notification_id=key_id(notice_key) if notice_key else None,
             status=status,
             decided_at=now,
+            customer_key=pseudonym,
         )
         row["amount"] = None if row["amount"] is None else int(row["amount"])
         row["days_overdue"] = int(row["days_overdue"])
@@ -181,23 +187,39 @@ def _plain(value: Any) -> Any:
 
 
 def record_plan(
-    conn: Connection, plan: DunningPlan, as_of: date, now: datetime, *, dry_run: bool
+    conn: Connection,
+    plan: DunningPlan,
+    as_of: date,
+    now: datetime,
+    *,
+    dry_run: bool,
+    secret: str | None = None,
 ) -> Recorded:
-    """Write tonight's decisions, e-mails and cancellations (caller's transaction)."""
+    """Write tonight's decisions, e-mails and cancellations (caller's transaction).
+
+    ``secret`` is the pseudonym key: new rows are written with their ``customer_key``,
+    and a real run also keys tonight's rows already in the ledger whose key is empty or
+    made with another secret (written before the key was set or before a rotation). A
+    second run finds every key right and changes nothing; without a secret no key is
+    written or cleared."""
     status = "planned" if dry_run else "pending"
-    wanted = _action_rows(plan, as_of, now, status)
+    wanted = _action_rows(plan, as_of, now, status, secret)
     existing: dict[str, str] = {}
+    stored_keys: dict[str, str | None] = {}
     keys = list(wanted)
     for start in range(0, len(keys), 500):
-        query = select(dunning_actions.c.dedupe_key, dunning_actions.c.status).where(
-            dunning_actions.c.dedupe_key.in_(keys[start : start + 500])
-        )
-        existing.update({r.dedupe_key: r.status for r in conn.execute(query)})
+        query = select(
+            dunning_actions.c.dedupe_key, dunning_actions.c.status, dunning_actions.c.customer_key
+        ).where(dunning_actions.c.dedupe_key.in_(keys[start : start + 500]))
+        for r in conn.execute(query):
+            existing[r.dedupe_key] = r.status
+            stored_keys[r.dedupe_key] = r.customer_key
     fresh = [row for key, row in wanted.items() if key not in existing]
     if fresh:
         conn.execute(dunning_actions.insert(), fresh)
     promoted = 0
     if not dry_run:
+        _rekey(conn, wanted, stored_keys)
         planned = [k for k, s in existing.items() if s == "planned"]
         for start in range(0, len(planned), 500):
             result = conn.execute(
@@ -225,6 +247,25 @@ def record_plan(
         notices_cancelled=cancelled_notices,
         actions_cancelled=cancelled_actions,
     )
+
+
+def _rekey(
+    conn: Connection, wanted: dict[str, dict[str, Any]], stored: dict[str, str | None]
+) -> None:
+    """Set ``customer_key`` on the stored rows of tonight's actions whose key is not the
+    one ``wanted`` carries (one executemany; rows without a wanted key are left alone)."""
+    stale = [
+        {"b_dedupe_key": key, "b_customer_key": wanted[key]["customer_key"]}
+        for key, current in stored.items()
+        if wanted[key]["customer_key"] is not None and current != wanted[key]["customer_key"]
+    ]
+    if stale:
+        conn.execute(
+            update(dunning_actions)
+            .where(dunning_actions.c.dedupe_key == bindparam("b_dedupe_key"))
+            .values(customer_key=bindparam("b_customer_key")),
+            stale,
+        )
 
 
 def cancel_item_actions(conn: Connection, items: list[str], reason: str) -> int:
@@ -260,7 +301,9 @@ def record_dunning_plan(
     settings: Settings, plan: DunningPlan, as_of: date, now: datetime, dry_run: bool
 ) -> Recorded:
     with engine_for(settings.database_url).begin() as conn:
-        return record_plan(conn, plan, as_of, now, dry_run=dry_run)
+        return record_plan(
+            conn, plan, as_of, now, dry_run=dry_run, secret=settings.pseudonym_secret()
+        )
 
 
 # -- acting --------------------------------------------------------------------------------

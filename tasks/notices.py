@@ -3,7 +3,8 @@
 Thin wrappers: every decision is ``domain.notices``; here frames come out of the
 warehouse and the plan goes into it. The plan is written in one transaction (the
 outbox rows, the withdrawals and the ``notice_exceptions`` rows), so a crash leaves
-either all of tonight's decisions or none, and the next run decides them again.
+either all of tonight's decisions or none, and the next run decides them again. The
+``notice_exceptions`` rows are written with their ``customer_key`` (docs/privacy.md).
 """
 
 from __future__ import annotations
@@ -18,12 +19,13 @@ import pandas as pd
 from prefect import task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
-from sqlalchemy import Column, Connection, Engine, Table, select
+from sqlalchemy import Column, Connection, Engine, Table, func, select
 
 from domain import notices
 from domain.notices import NoticePlan, NoticePolicy, NoticeReport, RenewalFrames, ShipmentFrames
 from domain.notices import plan as columns
 from domain.notices.register import REGISTER_COLUMNS
+from domain.pseudonym import customer_keys
 from echeancier.settings import Settings
 from tasks.runs import save_run
 from warehouse import tables
@@ -152,7 +154,7 @@ def queue_notices(
                 )
             withdrawn[withdrawal.reason] = withdrawn.get(withdrawal.reason, 0) + count
         if not dry_run:
-            _upsert_register(conn, plan.register)
+            _upsert_register(conn, plan.register, settings.pseudonym_secret())
     return {"before": before, "withdrawn": withdrawn}
 
 
@@ -204,13 +206,23 @@ def _statuses(conn: Connection, keys: Sequence[str]) -> dict[str, str]:
     return found
 
 
-def _upsert_register(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
+def _upsert_register(conn: Connection, rows: Sequence[dict[str, Any]], secret: str | None) -> None:
+    """Upsert the register rows, each with its ``customer_key`` under ``secret``.
+
+    A row written without a key (no secret configured, or no customer) keeps the key it
+    already has: the column is set only when there is a key to set, so a night without
+    the secret does not undo the retention pass, and a night with it fills a row written
+    before the secret was set. The same rows and secret write the same values again."""
     if not rows:
         return
+    keys = customer_keys((row.get("customer_id") for row in rows), secret)
+    keyed = [{**row, "customer_key": key} for row, key in zip(rows, keys, strict=True)]
     stmt = dialect_insert(conn, notice_exceptions)
     changed = [c.name for c in notice_exceptions.columns if c.name != "exception_id"]
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["exception_id"], set_={name: stmt.excluded[name] for name in changed}
+    update = {name: stmt.excluded[name] for name in changed}
+    update["customer_key"] = func.coalesce(
+        stmt.excluded.customer_key, notice_exceptions.c.customer_key
     )
-    for start in range(0, len(rows), _CHUNK):
-        conn.execute(stmt, list(rows[start : start + _CHUNK]))
+    stmt = stmt.on_conflict_do_update(index_elements=["exception_id"], set_=update)
+    for start in range(0, len(keyed), _CHUNK):
+        conn.execute(stmt, keyed[start : start + _CHUNK])
