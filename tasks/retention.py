@@ -244,7 +244,11 @@ def clear_old_vat_numbers(settings: Settings, cutoff: Cutoff, dry_run: bool) -> 
 def key_analytics_customers(settings: Settings, dry_run: bool) -> int | None:
     """Set ``customer_key`` where it is missing or made with another secret (a rotated
     key re-keys every row); rows changed, ``None`` when no secret is configured. Reads
-    one row per table and customer, never the secret into a log or an error."""
+    one row per table and customer, never the secret into a log or an error.
+
+    The writers key their own rows as they write them (``tasks/dunning.py``,
+    ``tasks/notices.py``, ``tasks/tax.py``); this pass is for the rest: rows written
+    before the secret was set and not written since, and every row after a rotation."""
     if settings.pseudonym_key is None or not settings.pseudonym_key.get_secret_value():
         return None
     secret = settings.pseudonym_key.get_secret_value()
