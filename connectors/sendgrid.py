@@ -26,6 +26,13 @@ and an address with spaces, commas, semicolons or angle brackets could add a rec
 :func:`header_problem` names the field and the character, never the value, and
 :meth:`SendGridConnector.send` answers ``failed`` without sending: the outbox records the
 reason and goes on with the next notice.
+
+One connector may be shared by threads (the outbox sends with a few at once), but the
+SDK's client may not: python_http_client's clients share one headers dict that every
+request mutates (``setdefault("Content-Type", …)``) while another request iterates over
+it to build its own, so each thread gets its own ``SendGridAPIClient``, built on its first
+request. Every thread still takes its tokens from the account's one shared bucket, and a
+429 holds them all (:mod:`connectors.ratelimit`).
 """
 
 from __future__ import annotations
@@ -35,6 +42,7 @@ import http.client
 import json
 import logging
 import socket
+import threading
 import time
 import unicodedata
 import urllib.error
@@ -183,7 +191,15 @@ class SendGridConnector:
         self.timeout = timeout
         self._limiter = limiter or shared_limiter(PROVIDER, self.host, api_key, SENDGRID_RATE)
         self._clock = clock
-        self._client = SendGridAPIClient(api_key=api_key, host=self.host)
+        self._local = threading.local()
+
+    @property
+    def _client(self) -> SendGridAPIClient:
+        """This thread's SDK client (the SDK's clients are not safe to share; module doc)."""
+        client: SendGridAPIClient | None = getattr(self._local, "client", None)
+        if client is None:
+            client = self._local.client = SendGridAPIClient(api_key=self._api_key, host=self.host)
+        return client
 
     def __repr__(self) -> str:  # never the key
         return f"SendGridConnector(host={self.host!r}, sandbox_mode={self.sandbox_mode})"
