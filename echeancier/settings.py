@@ -45,6 +45,9 @@ class Settings(BaseSettings):
     pseudonym_key: SecretStr | None = Field(None, alias="ECHEANCIER_PSEUDONYM_KEY")
     # Where files for people are written: tax returns (CSV/XLSX), the finance report.
     reports_dir: Path = Field(Path("var/reports"), alias="ECHEANCIER_REPORTS")
+    # How many mails the outbox sender has in flight at once (tasks/outbox.py): each waits
+    # on SendGrid's answer, not on us; the SendGrid token bucket still caps the rate.
+    outbox_send_workers: int = Field(8, alias="ECHEANCIER_OUTBOX_SEND_WORKERS", ge=1, le=64)
 
     def pseudonym_secret(self) -> str | None:
         """The ``customer_key`` secret, or ``None`` when unset or empty (keys stay empty)."""

@@ -5,7 +5,9 @@ at the start of the policy's send window in the customer's own time zone (09:00 
 default), so the night's own sender pass leaves them queued. This flow sends every
 kind whose time has come, and resolves ``unknown`` sends (``tasks/outbox.py``). It is
 deployed every 15 minutes from 09:00 to 19:00 (Europe/Paris); running it more often, or
-twice at once, sends nothing twice: a row is claimed before it is sent.
+twice at once, sends nothing twice: a row is claimed before it is sent. Within the one
+``deliver-outbox`` task, up to ``ECHEANCIER_OUTBOX_SEND_WORKERS`` mails are in flight at
+once (``tasks/outbox.py``), still paced by the SendGrid bucket.
 
 Run by ``echeancier run send-outbox``.
 """

@@ -11,12 +11,27 @@ One pass (:func:`deliver`), called by each acting flow for its own kinds:
    with its message id; not found → ``queued`` again (SendGrid never had it); the feed
    cannot be asked → stays ``unknown`` for finance to look at.
 3. **Claim** the ``queued`` rows whose send window has opened (``send_after``) and whose
-   back-off has passed, marking them ``sending`` in their own short transaction.
+   back-off has passed, marking them ``sending`` in their own short transaction — a few
+   at a time (as many as there are send workers), each chunk when the previous one is in
+   flight, with one recipient lookup per chunk.
 4. **Send** each: render it (a SendGrid dynamic template when ``policies/templates.yaml``
    maps one, else our Jinja template in the recipient's language), post it, and commit
    its outcome at once — ``sent`` (message id), ``failed`` (SendGrid refused it: the data
    needs fixing), rescheduled after ``Retry-After`` or a back-off (429/5xx, connection
    refused), or ``unknown`` (the request left and no answer came).
+
+Sends overlap: a mail spends its time waiting on SendGrid's answer, so up to
+``settings.outbox_send_workers`` (``ECHEANCIER_OUTBOX_SEND_WORKERS``, 8) requests are in
+flight at once, on a small thread pool. Only the requests run on the pool: this thread
+looks the addresses up (in batches), renders each mail, and commits each outcome in its
+own transaction as soon as its answer is in, so the guarantees above are unchanged; a run
+that dies leaves at most ``2 × workers`` rows ``sending`` (the ones in flight and the chunk
+claimed next), and a row whose answer came back is recorded as SendGrid answered, never
+left ``queued``. Every request still takes its token from the account's one SendGrid
+bucket (``connectors.ratelimit``), which sets the pace once the pool is wider than
+latency × rate, and a 429 holds all of them. When a send or a record fails mid-batch,
+nothing new is started, the answers of the requests already in flight are still
+recorded, and the error is raised.
 
 The recipient's address is looked up at send time (customers' from ``customers``,
 finance's from settings) and never written to a log, an error or an artifact.
@@ -26,7 +41,8 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, as_completed, wait
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -246,11 +262,19 @@ def deliver(
     kinds: Iterable[str] | None = None,
     sender: SendGridConnector | None = None,
     limit: int = 10_000,
+    workers: int | None = None,
 ) -> Delivery:
-    """One pass of the sender over ``kinds`` (all kinds when ``None``). See the module doc."""
+    """One pass of the sender over ``kinds`` (all kinds when ``None``). See the module doc.
+
+    ``workers`` (default ``settings.outbox_send_workers``) is how many sends may be in
+    flight at once; 1 sends one mail after the other.
+    """
     from connectors.factory import sendgrid_from_settings
 
     kinds = None if kinds is None else tuple(kinds)
+    workers = settings.outbox_send_workers if workers is None else workers
+    if workers < 1:
+        raise ValueError("workers must be at least 1")
     engine = engine_for(settings.database_url)
     delivery = Delivery()
     with engine.begin() as conn:
@@ -270,10 +294,25 @@ def deliver(
     for outcome, n in resolve_unknown(engine, sender, now, kinds).items():
         delivery.add(outcome, n)
     dynamic_ids = template_ids(settings.policies)
-    rows = claim(engine, now, kinds, limit)
-    addresses = recipients(engine, rows)
-    for row in rows:
-        values = _send_one(row, sender, settings, addresses, dynamic_ids, now)
+    addresses: dict[str, tuple[str, str | None]] = {}
+
+    def claimed() -> Iterator[dict[str, Any]]:
+        # ``workers`` rows at a time, each chunk claimed when the previous one is all in
+        # flight: a run killed mid-pass strands its sends in flight and one chunk, not the
+        # whole pass, as ``sending`` (→ ``unknown``, settled only after UNKNOWN_GRACE).
+        left = limit
+        while left > 0:
+            chunk = claim(engine, now, kinds, min(left, workers))
+            if not chunk:
+                return
+            left -= len(chunk)
+            addresses.update(recipients(engine, chunk))
+            yield from chunk
+
+    def prepare(row: dict[str, Any]) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+        return _prepare(row, settings, addresses, dynamic_ids)
+
+    def record(row: dict[str, Any], values: dict[str, Any]) -> None:
         delivery.add(values["status"] if values["status"] != "queued" else "rescheduled")
         with engine.begin() as conn:
             conn.execute(
@@ -281,25 +320,78 @@ def deliver(
                 .where(notifications.c.notification_id == row["notification_id"])
                 .values(**values, updated_at=now)
             )
+
+    send_claimed(claimed(), sender, prepare, record, now, workers)
     return delivery
 
 
-def _send_one(
-    row: dict[str, Any],
+def send_claimed(
+    rows: Iterable[dict[str, Any]],
     sender: SendGridConnector,
+    prepare: Callable[[dict[str, Any]], tuple[dict[str, Any] | None, dict[str, Any] | None]],
+    record: Callable[[dict[str, Any], dict[str, Any]], None],
+    now: datetime,
+    workers: int,
+) -> None:
+    """Send claimed ``rows`` with at most ``workers`` requests in flight.
+
+    ``prepare(row)`` gives ``(body, None)`` to send or ``(None, values)`` when the row is
+    settled without sending (no address, erased, not rendered); ``record(row, values)``
+    commits one outcome. Both run in this thread, one row at a time, so the database is
+    only ever touched from here; the pool's threads only post (``sender.send`` is safe to
+    share between threads). The window is exactly ``workers`` wide: nothing is queued
+    behind the running sends, so an interruption strands no more than those.
+    """
+    in_flight: dict[Future[SendResult], dict[str, Any]] = {}
+
+    def settle(done: Iterable[Future[SendResult]]) -> None:
+        for future in done:
+            row = in_flight.pop(future)
+            record(row, outcome_values(future.result(), row, now))
+
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="outbox-send") as pool:
+        try:
+            for row in rows:
+                body, values = prepare(row)
+                if body is None:
+                    record(row, values or {})
+                    continue
+                while len(in_flight) >= workers:
+                    settle(wait(in_flight, return_when=FIRST_COMPLETED)[0])
+                in_flight[pool.submit(sender.send, body)] = row
+            while in_flight:
+                settle(wait(in_flight, return_when=FIRST_COMPLETED)[0])
+        finally:
+            # Stopped by an error (or an interrupt): start nothing more, but the mails
+            # already in flight may well have left, so record what SendGrid answers for
+            # them. A row whose answer or record fails stays ``sending``: the next pass
+            # makes it ``unknown`` and the activity feed settles it.
+            for future in as_completed(list(in_flight)):
+                row = in_flight.pop(future)
+                try:
+                    record(row, outcome_values(future.result(), row, now))
+                except Exception:  # the error that stopped the batch is the one raised
+                    continue
+
+
+def _prepare(
+    row: dict[str, Any],
     settings: Settings,
     addresses: Mapping[str, tuple[str, str | None]],
     dynamic_ids: Mapping[str, Mapping[str, str]],
-    now: datetime,
-) -> dict[str, Any]:
+) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    """``(body, None)``: send this body; ``(None, values)``: settled here, nothing sent."""
     if row["audience"] == "finance":
         to_email, to_name = settings.finance_email, None
     elif row["customer_id"] in addresses:
         to_email, to_name = addresses[row["customer_id"]]
     else:
-        return {"status": "failed", "last_error": "the customer has no e-mail address on file"}
+        return None, {
+            "status": "failed",
+            "last_error": "the customer has no e-mail address on file",
+        }
     if is_erased_email(to_email):  # erased under GDPR: there is no one at the other end
-        return {"status": "cancelled", "cancelled_reason": "customer erased"}
+        return None, {"status": "cancelled", "cancelled_reason": "customer erased"}
     try:
         body = mail_body(
             row,
@@ -309,8 +401,11 @@ def _send_one(
             dynamic_ids=dynamic_ids,
         )
     except Exception as exc:  # a template or context problem: fix it, do not send
-        return {"status": "failed", "last_error": f"not rendered: {type(exc).__name__}: {exc}"}
-    return outcome_values(sender.send(body), row, now)
+        return None, {
+            "status": "failed",
+            "last_error": f"not rendered: {type(exc).__name__}: {exc}",
+        }
+    return body, None
 
 
 @task(cache_policy=NO_CACHE, name="deliver-outbox")
