@@ -17,7 +17,7 @@ import hashlib
 import json
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from decimal import Decimal, Inexact, InvalidOperation, localcontext
 from typing import Any
@@ -53,12 +53,25 @@ class Columns:
     columns: tuple[str, ...]
     values: tuple[list[Any], ...]
     superseded: int
+    # The backend whose driver already takes these cells as they are (``"sqlite"``: UTC
+    # instants as text, decimals as floats, booleans as 0/1; ``warehouse.upsert.
+    # to_storage``), or ``None``: canonical Python values, what ``prepare_columns`` makes.
+    stored: str | None = None
 
     def __len__(self) -> int:
         return len(self.values[0]) if self.values else 0
 
     def column(self, name: str) -> list[Any]:
         return self.values[self.columns.index(name)]
+
+    def take(self, positions: Sequence[int]) -> Columns:
+        """The rows at ``positions`` (same columns, same form)."""
+        return replace(self, values=tuple([cells[i] for i in positions] for cells in self.values))
+
+    def with_column(self, name: str, cells: list[Any]) -> Columns:
+        """The same rows with ``name``'s cells replaced."""
+        at = self.columns.index(name)
+        return replace(self, values=(*self.values[:at], cells, *self.values[at + 1 :]))
 
 
 def prepare(
