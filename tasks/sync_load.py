@@ -5,7 +5,9 @@ the rows, their raw copies, the quarantined records and (for event batches) the 
 that moves past them: a crash loses all of a batch or none of it. The ``@task`` wrappers
 in ``tasks.sync_*`` call these once per page batch. Each load is the preparation of
 ``tasks.sync_prepare`` (no database write) followed by :func:`write_load`; a full
-listing runs the two in different processes (:func:`load_listing`).
+listing runs the two in different processes (``tasks.sync_pipeline.load_listing``);
+either way the rows are prepared in the storage form of the database they go to, and
+the writer does not canonicalise or hash them again (``warehouse.upsert.upsert_prepared``).
 
 Example: 100 Stripe charges listed at version V -> ``payments`` upsert (stored fee/net
 kept where the new row has none), 100 ``raw_objects`` rows, problems to ``quarantine``;
@@ -19,7 +21,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import partial
 from typing import Any
 
@@ -31,7 +33,7 @@ from domain.sync_plan import Tally, carry_forward
 from domain.sync_streams import Lines, Lookups, Stream
 from tasks.sync_prepare import PreparedLoad, PreparedRows, prepare_lines, prepare_objects
 from warehouse import tables
-from warehouse.upsert import UpsertResult, quarantine, upsert
+from warehouse.upsert import UpsertResult, from_storage, quarantine, upsert, upsert_prepared
 
 _CHUNK = 500
 
@@ -54,7 +56,9 @@ def load_objects(
     if not objects:
         return {}
     lookups = read_lookups(conn, stream, objects, tz)
-    prepared = prepare_objects(stream, objects, versions, lookups, seen_at=seen_at)
+    prepared = prepare_objects(
+        stream, objects, versions, lookups, seen_at=seen_at, backend=conn.dialect.name
+    )
     return write_load(conn, prepared, seen_at=seen_at, run_id=run_id)
 
 
@@ -72,7 +76,9 @@ def load_lines(
     """A batch of payouts' lines (``{payout id: [line, ...]}``) into ``payout_lines``."""
     if not any(groups.values()):
         return {}
-    prepared = prepare_lines(provider, lines, groups, versions, currencies, seen_at=seen_at)
+    prepared = prepare_lines(
+        provider, lines, groups, versions, currencies, seen_at=seen_at, backend=conn.dialect.name
+    )
     return write_load(conn, prepared, seen_at=seen_at, run_id=run_id)
 
 
@@ -87,7 +93,7 @@ def write_load(
     }
     if prepared.problems:
         quarantine(conn, prepared.problems, seen_at=seen_at, run_id=run_id)
-    raw = upsert(conn, tables.raw_objects, prepared.raw.dicts())
+    raw = upsert_prepared(conn, tables.raw_objects, prepared.raw.batch, synced_at=datetime.now(UTC))
     tallies[f"{prepared.provider}/raw_objects"] = _tally(raw, 0)
     return tallies
 
@@ -155,7 +161,9 @@ def load_batch(
 ) -> dict[str, Tally]:
     """One listed batch (and its payouts' lines) at ``version``, in the caller's transaction."""
     lookups = read_lookups(conn, stream, objects, tz)
-    loads = prepare_batch(stream, objects, lines, version, lookups, seen_at=seen_at)
+    loads = prepare_batch(
+        stream, objects, lines, version, lookups, seen_at=seen_at, backend=conn.dialect.name
+    )
     return write_batch(conn, loads, seen_at=seen_at, run_id=run_id)
 
 
@@ -167,12 +175,16 @@ def prepare_batch(
     lookups: Lookups,
     *,
     seen_at: datetime,
+    backend: str | None = None,
 ) -> list[PreparedLoad]:
-    """The loads of one listed batch: its objects, then its payouts' lines."""
+    """The loads of one listed batch: its objects, then its payouts' lines (in
+    ``backend``'s storage form, when given)."""
     loads: list[PreparedLoad] = []
     if objects:
         versions = [version] * len(objects)
-        loads.append(prepare_objects(stream, objects, versions, lookups, seen_at=seen_at))
+        loads.append(
+            prepare_objects(stream, objects, versions, lookups, seen_at=seen_at, backend=backend)
+        )
     if stream.lines is not None and any(lines.values()):
         loads.append(
             prepare_lines(
@@ -182,6 +194,7 @@ def prepare_batch(
                 dict.fromkeys(lines, version),
                 _currencies(objects),
                 seen_at=seen_at,
+                backend=backend,
             )
         )
     return loads
@@ -284,24 +297,26 @@ def read_stored(
 
 def _write(conn: Connection, prepared: PreparedRows, seen_at: datetime) -> Tally:
     """Merge one table's prepared rows. Rows already stored get the enrichment columns
-    they lack (``carry``) from the stored row, and so a new hash; the others go as
-    prepared (a first listing: all of them)."""
+    they lack (``carry``) from the stored row, and so a new hash (canonicalised again,
+    through ``upsert``); the others go as prepared (a first listing: all of them)."""
     target = table(prepared.table)
-    rows = prepared.dicts()
+    batch = prepared.batch
     results: list[UpsertResult] = []
-    if prepared.carry and rows:
+    if prepared.carry and len(batch):
         key_names = _key_names(target)
-        keys = [tuple(row[k] for k in key_names) for row in rows]
+        keys = list(zip(*(batch.column(k) for k in key_names), strict=True))
         stored = read_stored(conn, target, keys, prepared.carry)
         if not stored.empty:
             known = set(stored[key_names].itertuples(index=False, name=None))
-            carried = [row for row, key in zip(rows, keys, strict=True) if key in known]
-            rows = [row for row, key in zip(rows, keys, strict=True) if key not in known]
-            frame = pd.DataFrame(carried, dtype=object).drop(columns=["row_hash"])
+            old = [i for i, key in enumerate(keys) if key in known]
+            carried = from_storage(target, batch.take(old), conn.dialect)
+            batch = batch.take([i for i, key in enumerate(keys) if key not in known])
+            cells = dict(zip(carried.columns, carried.values, strict=True))
+            frame = pd.DataFrame(cells, dtype=object).drop(columns=["row_hash", "synced_at"])
             frame = carry_forward(frame, stored, prepared.carry, key=key_names)
             results.append(upsert(conn, target, frame, synced_at=seen_at))
-    if rows or not results:
-        results.append(upsert(conn, target, rows, synced_at=seen_at))
+    if len(batch) or not results:
+        results.append(upsert_prepared(conn, target, batch, synced_at=seen_at))
     tally = Tally(quarantined=prepared.quarantined)
     for result in results:
         tally = tally.add(_tally(result, 0))

@@ -11,7 +11,10 @@ while the one database writer only writes.
 Example: 1000 Stripe charges at version V -> one :class:`PreparedLoad` holding
 ``payments`` (1000 canonical rows, each with its ``row_hash``; ``carry`` names the
 columns the writer fills from the stored row where a row has none), ``raw_objects``
-(1000 rows) and the problems (bad charges, as ``quarantine`` rows).
+(1000 rows) and the problems (bad charges, as ``quarantine`` rows). Given the backend
+(``backend="sqlite"``), the cells are already in the form its driver stores
+(``warehouse.upsert.to_storage``), so the writer only stages and merges them
+(``warehouse.upsert.upsert_prepared``).
 """
 
 from __future__ import annotations
@@ -21,7 +24,6 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from operator import itemgetter
 from typing import Any
 
 import orjson
@@ -30,38 +32,29 @@ import pandas as pd
 from domain.normalise.core import Normalised, object_id
 from domain.sync_streams import Lines, Lookups, Stream
 from warehouse import tables
-from warehouse.rows import prepare
-
-Row = tuple[Any, ...]
+from warehouse.rows import Columns, prepare_columns
+from warehouse.upsert import to_storage
 
 
 @dataclass(frozen=True)
 class PreparedRows:
-    """Canonical rows of one table, in its column order, one per key (hash included).
+    """Rows of one table as ``warehouse.rows.prepare_columns`` makes them: canonical,
+    hashed, one per key, column by column (fewer objects to pickle than row tuples),
+    in a backend's storage form when the preparer knew it.
 
     ``synced_at`` is a placeholder here: the writer stamps it (the run's start for the
     facts, the moment of the write for ``raw_objects``, as before the split).
     """
 
     table: str
-    columns: tuple[str, ...]
-    rows: list[Row]
+    batch: Columns
     received: int = 0  # objects normalised into this table (before one-per-key)
     received_amount: int = 0  # their amounts summed: the control total's provider side
     quarantined: int = 0
     carry: tuple[str, ...] = ()
 
-    def dicts(self, *, without: tuple[str, ...] = ("synced_at",)) -> list[dict[str, Any]]:
-        """The rows as the upsert takes them (built in C: it was 9 % of the writer)."""
-        keep = [i for i, name in enumerate(self.columns) if name not in without]
-        names = [self.columns[i] for i in keep]
-        if len(keep) == 1:
-            return [{names[0]: row[keep[0]]} for row in self.rows]
-        cells = itemgetter(*keep)
-        return [dict(zip(names, cells(row), strict=True)) for row in self.rows]
-
-    def key_names(self) -> list[str]:
-        return [c.name for c in tables.metadata.tables[self.table].primary_key.columns]
+    def __len__(self) -> int:
+        return len(self.batch)
 
 
 @dataclass(frozen=True)
@@ -82,14 +75,23 @@ def prepare_objects(
     lookups: Lookups,
     *,
     seen_at: datetime,
+    backend: str | None = None,
 ) -> PreparedLoad:
-    """``objects`` of ``stream`` as the rows of each of its tables and of ``raw_objects``."""
+    """``objects`` of ``stream`` as the rows of each of its tables and of ``raw_objects``
+    (in ``backend``'s storage form, when given)."""
     outputs: list[PreparedRows] = []
     problems: list[pd.DataFrame] = []
     for output in stream.outputs:
         done = output.normalise(objects, versions, lookups)
         outputs.append(
-            prepared(output.table, done, output.amount, seen_at=seen_at, carry=output.carry)
+            prepared(
+                output.table,
+                done,
+                output.amount,
+                seen_at=seen_at,
+                carry=output.carry,
+                backend=backend,
+            )
         )
         problems.append(done.problems)
     rows = raw_rows(stream.provider, stream.object_type, objects, versions)
@@ -97,7 +99,7 @@ def prepare_objects(
         stream.provider,
         tuple(outputs),
         quarantine_rows(pd.concat(problems, ignore_index=True)) if problems else [],
-        prepared_raw(rows, seen_at=seen_at),
+        prepared_raw(rows, seen_at=seen_at, backend=backend),
     )
 
 
@@ -109,6 +111,7 @@ def prepare_lines(
     currencies: Mapping[str, str],
     *,
     seen_at: datetime,
+    backend: str | None = None,
 ) -> PreparedLoad:
     """A batch of payouts' lines (``{payout id: [line, ...]}``) for ``payout_lines``."""
     done = lines.normalise(groups, versions, currencies)
@@ -119,9 +122,9 @@ def prepare_lines(
             raw.append(raw_row(provider, lines.object_type, line_id, obj, versions[payout]))
     return PreparedLoad(
         provider,
-        (prepared(lines.table, done, lines.amount, seen_at=seen_at),),
+        (prepared(lines.table, done, lines.amount, seen_at=seen_at, backend=backend),),
         quarantine_rows(done.problems),
-        prepared_raw(raw, seen_at=seen_at),
+        prepared_raw(raw, seen_at=seen_at, backend=backend),
     )
 
 
@@ -132,15 +135,16 @@ def prepared(
     *,
     seen_at: datetime,
     carry: tuple[str, ...] = (),
+    backend: str | None = None,
 ) -> PreparedRows:
     rows = done.rows
     received = len(rows.index)
     total = int(rows[amount].fillna(0).sum()) if amount and received else 0
-    batch = prepare(tables.metadata.tables[name], rows, synced_at=seen_at)
+    table = tables.metadata.tables[name]
+    batch = prepare_columns(table, rows, synced_at=seen_at)
     return PreparedRows(
         name,
-        batch.columns,
-        batch.rows,
+        batch if backend is None else to_storage(table, batch, backend),
         received=received,
         received_amount=total,
         quarantined=len(done.problems.index),
@@ -148,9 +152,13 @@ def prepared(
     )
 
 
-def prepared_raw(rows: list[dict[str, Any]], *, seen_at: datetime) -> PreparedRows:
-    batch = prepare(tables.raw_objects, rows, synced_at=seen_at)
-    return PreparedRows("raw_objects", batch.columns, batch.rows)
+def prepared_raw(
+    rows: list[dict[str, Any]], *, seen_at: datetime, backend: str | None = None
+) -> PreparedRows:
+    batch = prepare_columns(tables.raw_objects, rows, synced_at=seen_at)
+    if backend is not None:
+        batch = to_storage(tables.raw_objects, batch, backend)
+    return PreparedRows("raw_objects", batch)
 
 
 def quarantine_rows(problems: pd.DataFrame) -> list[dict[str, str | None]]:
