@@ -26,16 +26,18 @@ from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 from multiprocessing import get_context
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.pool import NullPool
 
 from domain.sync_plan import Tally
 from domain.sync_streams import Lookups, Stream
+from domain.sync_streams import stream as stream_of
 from tasks.sync_common import batched
 from tasks.sync_load import (
     _exit_with,
@@ -82,12 +84,14 @@ def load_listing(
         for batch in batched(pages, batch_pages):
             for objects in _parts(stream, [obj for page in batch for obj in page]):
                 lines = fetch_payout_lines(fetch_lines, stream, objects, max_workers=max_workers)
-                args = (stream.provider, stream.resource, objects, lines, version, tz, seen_at)
+                work = Work(
+                    stream.provider, stream.resource, objects, lines, version, tz, seen_at, run_id
+                )
                 if url is None:
                     with engine.begin() as conn:
-                        merge(tallies, load_batch(conn, stream, *args[2:], run_id))
+                        merge(tallies, work.load(conn, stream))
                     continue
-                pending.append(ListedBatch(url, args, run_id))
+                pending.append(ListedBatch(url, work))
                 while len(pending) > IN_FLIGHT + PREPARERS:
                     merge(tallies, pending.popleft().result())
         while pending:
@@ -113,6 +117,50 @@ def _parts(stream: Stream, objects: list[dict[str, Any]]) -> Iterable[list[dict[
 
 
 PAYOUTS_PER_BATCH = 10  # ~1,500-1,800 lines: about a page batch of another stream
+
+
+@dataclass(frozen=True)
+class Work:
+    """One listed batch as a process receives it: ``load_batch``'s arguments, the stream
+    by name (its normalisers are lambdas, which do not pickle)."""
+
+    provider: str
+    resource: str
+    objects: Sequence[Mapping[str, Any]]
+    lines: Mapping[str, Sequence[Mapping[str, Any]]]
+    version: int
+    tz: str
+    seen_at: datetime
+    run_id: str
+
+    def stream(self) -> Stream:
+        return stream_of(self.provider, self.resource)
+
+    def load(self, conn: Connection, stream: Stream | None = None) -> dict[str, Tally]:
+        """Prepared and written in one go, in ``conn``'s transaction (``stream``: the
+        listing's own, where it is at hand)."""
+        return load_batch(
+            conn,
+            stream or self.stream(),
+            self.objects,
+            self.lines,
+            self.version,
+            self.tz,
+            self.seen_at,
+            self.run_id,
+        )
+
+    def prepare(self, lookups: Lookups, backend: str) -> list[PreparedLoad]:
+        """The loads the writer writes, in ``backend``'s storage form."""
+        return prepare_batch(
+            self.stream(),
+            self.objects,
+            self.lines,
+            self.version,
+            lookups,
+            seen_at=self.seen_at,
+            backend=backend,
+        )
 
 
 # -- the processes ---------------------------------------------------------------------
@@ -175,16 +223,16 @@ class ListedBatch:
     written.
     """
 
-    def __init__(self, url: str, args: tuple[Any, ...], run_id: str) -> None:
-        self._url, self._seen_at, self._run_id = url, args[-1], run_id
+    def __init__(self, url: str, work: Work) -> None:
+        self._url, self._seen_at, self._run_id = url, work.seen_at, work.run_id
         self._outcome: Future[dict[str, Tally]] = Future()
         self._lock = threading.RLock()  # a cancel runs the callbacks under it
         self._written: Future[dict[str, Tally]] | None = None
         if PREPARERS <= 0:
             self._prepared = None
-            self._hand(_WRITER.submit(_load_in_writer, url, *args, run_id))
+            self._hand(_WRITER.submit(_load_in_writer, url, work))
             return
-        self._prepared = _PREPARERS.submit(_prepare_in_worker, url, *args)
+        self._prepared = _PREPARERS.submit(_prepare_in_worker, url, work)
         self._prepared.add_done_callback(self._to_writer)
 
     def result(self) -> dict[str, Tally]:
@@ -233,25 +281,17 @@ class ListedBatch:
                 self._outcome.set_result(written.result())
 
 
-def _prepare_in_worker(
-    url: str,
-    provider: str,
-    resource: str,
-    objects: Sequence[Mapping[str, Any]],
-    lines: Mapping[str, Sequence[Mapping[str, Any]]],
-    version: int,
-    tz: str,
-    seen_at: datetime,
-) -> bytes:
-    """In a preparer: one batch's loads, pickled once for the trip to the writer."""
-    from domain.sync_streams import stream as stream_of
+def _prepare_in_worker(url: str, work: Work) -> bytes:
+    """In a preparer: one batch's loads, in the storage form of the database the writer
+    writes them to, pickled once for the trip to the writer."""
+    from warehouse.engine import normalise_url
 
-    stream = stream_of(provider, resource)
-    lookups = Lookups(tz=tz)
-    if stream.needs and objects:
+    stream = work.stream()
+    lookups = Lookups(tz=work.tz)
+    if stream.needs and work.objects:
         with _reader_engine(url).connect() as conn:
-            lookups = read_lookups(conn, stream, objects, tz)
-    loads = prepare_batch(stream, objects, lines, version, lookups, seen_at=seen_at)
+            lookups = read_lookups(conn, stream, work.objects, work.tz)
+    loads = work.prepare(lookups, normalise_url(url).get_backend_name())
     return pickle.dumps(loads, protocol=pickle.HIGHEST_PROTOCOL)
 
 
@@ -262,24 +302,10 @@ def _write_in_writer(url: str, blob: bytes, seen_at: datetime, run_id: str) -> d
         return write_batch(conn, loads, seen_at=seen_at, run_id=run_id)
 
 
-def _load_in_writer(
-    url: str,
-    provider: str,
-    resource: str,
-    objects: Sequence[Mapping[str, Any]],
-    lines: Mapping[str, Sequence[Mapping[str, Any]]],
-    version: int,
-    tz: str,
-    seen_at: datetime,
-    run_id: str,
-) -> dict[str, Tally]:
+def _load_in_writer(url: str, work: Work) -> dict[str, Tally]:
     """In the writer, with no preparers: one batch prepared and written in one go."""
-    from domain.sync_streams import stream
-
     with _writer_engine(url).begin() as conn:
-        return load_batch(
-            conn, stream(provider, resource), objects, lines, version, tz, seen_at, run_id
-        )
+        return work.load(conn)
 
 
 @lru_cache(maxsize=1)
