@@ -25,15 +25,12 @@ from prefect import flow, get_run_logger
 from deployments import catalog
 from domain.backfill import Backfillable, BackfillReport, check_range, plan
 from echeancier.settings import load_settings
-from flows.runs import current_run_id
+from flows.runs import recorded_run
 from tasks.backfill import (
     publish_backfill_artifacts,
-    record_backfill_run,
     show_progress,
     start_progress,
 )
-from tasks.events import emit_run_event
-from warehouse.state import PipelineRun
 
 
 def utc_now() -> datetime:
@@ -57,26 +54,25 @@ def backfill(
     check_range(date_from, date_to, today)
     chosen, skipped = choose(flows)
     steps = plan(date_from, date_to, chosen)
-    run = PipelineRun(current_run_id(), "backfill", as_of, started)
-    record_backfill_run(settings, run)
-    progress = start_progress(f"backfill {date_from}..{date_to}: {len(steps)} runs")
-    done: list[str] = []
-    for step in steps:
-        entry = catalog.get(step.flow)
-        state = catalog.load_flow(entry).with_options(persist_result=True)(
-            **step.parameters, return_state=True
+    with recorded_run(settings, "backfill", as_of, started, utc_now) as run:
+        progress = start_progress(f"backfill {date_from}..{date_to}: {len(steps)} runs")
+        done: list[str] = []
+        for step in steps:
+            entry = catalog.get(step.flow)
+            state = catalog.load_flow(entry).with_options(persist_result=True)(
+                **step.parameters, return_state=True
+            )
+            if not state.is_completed():
+                raise RuntimeError(
+                    f"backfill stopped at {step.label}: {state.name}: {state.message}"
+                )
+            done.append(step.label)
+            show_progress(progress, len(done), len(steps))
+        report = BackfillReport(
+            run.run_id, date_from.isoformat(), date_to.isoformat(), done, skipped
         )
-        if not state.is_completed():
-            message = f"backfill stopped at {step.label}: {state.name}: {state.message}"
-            record_backfill_run(settings, run.finished("failed", utc_now(), message=message))
-            raise RuntimeError(message)
-        done.append(step.label)
-        show_progress(progress, len(done), len(steps))
-    report = BackfillReport(run.run_id, date_from.isoformat(), date_to.isoformat(), done, skipped)
-    publish_backfill_artifacts(report)
-    finished = run.finished("completed", utc_now(), counts=report.counts())
-    record_backfill_run(settings, finished)
-    emit_run_event(finished)
+        publish_backfill_artifacts(report)
+        run.done(counts=report.counts())
     get_run_logger().info("%s", report.text())
     return report
 

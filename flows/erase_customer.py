@@ -26,10 +26,8 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from domain import erasure
 from domain.erasure import ErasureReport
 from echeancier.settings import load_settings
-from flows.runs import current_run_id
-from tasks.erase_customer import erase_customer_data, record_erasure_run
-from tasks.events import emit_run_event
-from warehouse.state import PipelineRun
+from flows.runs import recorded_run
+from tasks.erase_customer import erase_customer_data
 
 
 def utc_now() -> datetime:
@@ -46,24 +44,17 @@ def erase_customer(
     settings = load_settings()
     started = utc_now()
     as_of = as_of or started.astimezone(ZoneInfo(settings.timezone)).date()
-    run = PipelineRun(current_run_id(), "erase_customer", as_of, started, dry_run=dry_run)
-    record_erasure_run(settings, run)
-    try:
+    with recorded_run(settings, "erase_customer", as_of, started, utc_now, dry_run=dry_run) as run:
         changed, cancelled = erase_customer_data(settings, customer_id, utc_now(), dry_run)
-    except Exception as exc:
-        record_erasure_run(settings, run.finished("failed", utc_now(), message=str(exc)))
-        raise
-    report = ErasureReport(
-        run.run_id, customer_id, erasure.pseudonym(customer_id), dry_run, changed, cancelled
-    )
-    create_markdown_artifact(key="erasure-summary", markdown=report.markdown())
-    create_table_artifact(
-        key="erasure-rows",
-        table=[{"table": t, "rows": n} for t, n in changed.items()] or [{"table": "none"}],
-        description=f"erase_customer {customer_id}" + (" (dry run)" if dry_run else ""),
-    )
-    finished = run.finished("completed", utc_now(), counts=report.counts())
-    record_erasure_run(settings, finished)
-    emit_run_event(finished)
+        report = ErasureReport(
+            run.run_id, customer_id, erasure.pseudonym(customer_id), dry_run, changed, cancelled
+        )
+        create_markdown_artifact(key="erasure-summary", markdown=report.markdown())
+        create_table_artifact(
+            key="erasure-rows",
+            table=[{"table": t, "rows": n} for t, n in changed.items()] or [{"table": "none"}],
+            description=f"erase_customer {customer_id}" + (" (dry run)" if dry_run else ""),
+        )
+        run.done(counts=report.counts())
     get_run_logger().info("%s", report.text())
     return report

@@ -21,16 +21,14 @@ from prefect import flow, get_run_logger
 
 from domain.reconcile import ReconReport, build_report
 from echeancier.settings import load_settings
-from flows.runs import current_run_id
+from flows.runs import recorded_run
 from tasks.reconcile import (
     find_recon_exceptions,
     load_recon_policy,
     publish_recon_artifacts,
     read_recon_frames,
-    record_recon_run,
     update_recon_register,
 )
-from warehouse.state import PipelineRun
 
 
 def utc_now() -> datetime:
@@ -44,10 +42,8 @@ def reconcile(as_of: date | None = None) -> ReconReport:
     settings = load_settings()
     started = utc_now()
     as_of = as_of or started.astimezone(ZoneInfo(settings.timezone)).date()
-    run = PipelineRun(current_run_id(), "reconcile", as_of, started)
-    record_recon_run(settings, run)
-    clock = time.perf_counter()
-    try:
+    with recorded_run(settings, "reconcile", as_of, started, utc_now) as run:
+        clock = time.perf_counter()
         policy = load_recon_policy(settings)
         frames = read_recon_frames(settings)
         found = find_recon_exceptions(frames, as_of, policy)
@@ -62,18 +58,7 @@ def reconcile(as_of: date | None = None) -> ReconReport:
             time.perf_counter() - clock,
         )
         publish_recon_artifacts(report)
-    except Exception as exc:
-        record_recon_run(settings, run.finished("failed", utc_now(), message=str(exc)))
-        raise
-    record_recon_run(
-        settings,
-        run.finished(
-            "completed",
-            utc_now(),
-            counts=report.counts(),
-            control_totals={"reconcile": report.control_totals},
-        ),
-    )
+        run.done(counts=report.counts(), control_totals={"reconcile": report.control_totals})
     get_run_logger().info(
         "reconcile %s: %d exceptions (%d new, %d still open, %d resolved, %d accepted)",
         report.as_of,

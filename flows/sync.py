@@ -30,12 +30,11 @@ from domain.sync_plan import (
 )
 from domain.sync_streams import STREAMS, event_streams
 from echeancier.settings import Settings, load_settings
-from flows.runs import current_run_id
+from flows.runs import recorded_run
 from tasks.sync_aftership import pull_aftership_trackings
 from tasks.sync_common import (
     check_control_totals,
     read_cursors,
-    record_sync_run,
     resolve_payment_links,
     save_cursors,
 )
@@ -46,7 +45,7 @@ from tasks.sync_gocardless import (
     pull_gocardless_full,
 )
 from tasks.sync_stripe import note_stripe_cursor, pull_stripe_events, pull_stripe_full
-from warehouse.state import PipelineRun, SyncState
+from warehouse.state import SyncState
 
 Tallies = dict[str, Tally]
 # Which stream's rows another stream's normaliser reads (``Stream.needs``).
@@ -66,10 +65,8 @@ def sync(as_of: date | None = None) -> SyncReport:
     settings = load_settings()
     started = utc_now()
     as_of = as_of or started.astimezone(ZoneInfo(settings.timezone)).date()
-    run = PipelineRun(current_run_id(), "sync", as_of, started)
-    record_sync_run(settings, run)
-    clock = time.perf_counter()
-    try:
+    with recorded_run(settings, "sync", as_of, started, utc_now) as run:
+        clock = time.perf_counter()
         cursors = {(s.provider, s.stream): s for s in read_cursors(settings)}
         modes = plan_modes(cursors, started)
         pulls = [start_pulls(settings, provider, modes, started, run.run_id) for provider in modes]
@@ -86,13 +83,8 @@ def sync(as_of: date | None = None) -> SyncReport:
             control_totals=totals,
             seconds=round(time.perf_counter() - clock, 2),
         )
-    except Exception as exc:
-        record_sync_run(settings, run.finished("failed", utc_now(), message=str(exc)))
-        raise
-    counts = {name: asdict(tally) for name, tally in report.streams.items()}
-    record_sync_run(
-        settings, run.finished("completed", utc_now(), counts=counts, control_totals=totals)
-    )
+        counts = {name: asdict(tally) for name, tally in report.streams.items()}
+        run.done(counts=counts, control_totals=totals)
     _log_summary(report)
     return report
 

@@ -14,9 +14,6 @@ from prefect.artifacts import (
 from prefect.cache_policies import NO_CACHE
 
 from domain.backfill import BackfillReport
-from echeancier.settings import Settings
-from tasks.sync_common import engine_for
-from warehouse.state import PipelineRun, record_run
 
 
 def start_progress(description: str) -> UUID:
@@ -38,9 +35,3 @@ def publish_backfill_artifacts(report: BackfillReport) -> None:
         table=report.rows() or [{"step": "none"}],
         description=f"backfill {report.date_from}..{report.date_to}: steps",
     )
-
-
-@task(name="record_backfill_run", cache_policy=NO_CACHE)
-def record_backfill_run(settings: Settings, run: PipelineRun) -> None:
-    with engine_for(settings.database_url).begin() as conn:
-        record_run(conn, run)

@@ -23,7 +23,6 @@ from echeancier.settings import Settings
 from tasks.sync_common import engine_for
 from warehouse import tables
 from warehouse.outbox import cancel_pending
-from warehouse.state import PipelineRun, record_run
 
 # Links that open the customer's documents: dropped wherever they are.
 DROPPED = {"hosted_invoice_url"}
@@ -136,9 +135,3 @@ def erase_customer_data(
                 conn, reason="customer erased (GDPR)", now=now, customer_ids=[customer_id]
             )
     return changed, cancelled
-
-
-@task(name="record_erasure_run", cache_policy=NO_CACHE)
-def record_erasure_run(settings: Settings, run: PipelineRun) -> None:
-    with engine_for(settings.database_url).begin() as conn:
-        record_run(conn, run)

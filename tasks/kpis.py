@@ -30,10 +30,8 @@ from domain.kpis import KpiInputs, KpiReport
 from domain.kpis.days import day_number
 from echeancier.settings import Settings
 from reporting import FinanceData, render_finance_report
-from tasks.runs import save_run
 from tasks.sync_common import engine_for
 from warehouse import kpi_tables, tables
-from warehouse.state import PipelineRun
 from warehouse.types import UTCDateTime
 from warehouse.upsert import dialect_insert
 
@@ -151,11 +149,6 @@ def publish_kpi_artifacts(report: KpiReport) -> None:
             link_text=f"Finance report {report.date_to}",
             description="The night's finance report (self-contained HTML, opens offline)",
         )
-
-
-@task(name="record_kpi_run", cache_policy=NO_CACHE)
-def record_kpi_run(settings: Settings, run: PipelineRun) -> None:
-    save_run(settings, run)
 
 
 def read(conn: Connection, name: str, columns: tuple[str, ...]) -> pd.DataFrame:

@@ -20,10 +20,8 @@ from sqlalchemy import Connection, select
 from domain import reconcile as recon
 from domain.reconcile import Frames, ReconPolicy, ReconReport
 from echeancier.settings import Settings
-from tasks.runs import save_run
 from tasks.sync_common import engine_for
 from warehouse import tables
-from warehouse.state import PipelineRun
 from warehouse.upsert import dialect_insert
 
 _CHUNK = 1000
@@ -85,11 +83,6 @@ def publish_recon_artifacts(report: ReconReport) -> None:
         table=report.control_totals or [{"object": "none"}],
         description=f"reconcile: matched vs unmatched on {report.as_of}",
     )
-
-
-@task(name="record_recon_run", cache_policy=NO_CACHE)
-def record_recon_run(settings: Settings, run: PipelineRun) -> None:
-    save_run(settings, run)
 
 
 def _read(conn: Connection, name: str, columns: tuple[str, ...]) -> pd.DataFrame:

@@ -27,7 +27,7 @@ from echeancier.settings import Settings
 from tasks.sync_load import table
 from warehouse import tables
 from warehouse.engine import make_engine
-from warehouse.state import PipelineRun, SyncState, read_sync_states, write_sync_state
+from warehouse.state import SyncState, read_sync_states, write_sync_state
 from warehouse.upsert import upsert
 
 T = TypeVar("T")
@@ -78,14 +78,6 @@ def save_cursors(settings: Settings, states: Sequence[SyncState], at: datetime) 
     with engine_for(settings.database_url).begin() as conn:
         for state in states:
             write_sync_state(conn, state, at=at)
-
-
-@task(cache_policy=NO_CACHE)
-def record_sync_run(settings: Settings, run: PipelineRun) -> None:
-    """Insert or update this run's ``pipeline_runs`` row (and its event once it ends)."""
-    from tasks.runs import save_run
-
-    save_run(settings, run)
 
 
 # -- links -----------------------------------------------------------------------------
