@@ -347,6 +347,12 @@ def _mails_by_id(sandbox: RunningSandbox) -> dict[str, list[dict[str, Any]]]:
     return by_id
 
 
+def _counts(**counts: int) -> dict[str, int]:
+    """What ``Delivery.as_dict`` shows for these counts (an outcome that never happened
+    is absent, not 0)."""
+    return {k: v for k, v in sorted(counts.items()) if v}
+
+
 def _assert_each_sent_exactly_once(engine: Engine, sandbox: RunningSandbox) -> None:
     rows, mails = _rows(engine), _mails_by_id(sandbox)
     assert sorted(mails) == sorted(rows)
@@ -438,9 +444,9 @@ def test_a_send_that_dies_mid_batch_stops_the_batch_and_loses_no_answer(
     assert len(mails) + len(stranded) + len(untouched) == 20
 
     rerun = deliver(settings, NOW + timedelta(minutes=5), sender=_watched(settings, sandbox))
-    assert rerun.as_dict() == {"interrupted": len(stranded), "sent": len(untouched)}
+    assert rerun.as_dict() == _counts(interrupted=len(stranded), sent=len(untouched))
     settled = deliver(settings, NOW + UNKNOWN_GRACE + timedelta(minutes=10))
-    assert settled.as_dict() == {"resolved_requeued": len(stranded), "sent": len(stranded)}
+    assert settled.as_dict() == _counts(resolved_requeued=len(stranded), sent=len(stranded))
     _assert_each_sent_exactly_once(engine, sandbox)
 
 
@@ -472,7 +478,7 @@ def test_a_run_killed_mid_batch_strands_only_its_sends_in_flight(
         [sys.executable, "-c", _CHILD.format(now=NOW.isoformat())], cwd=root, env=os.environ
     )
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 180  # the child imports Prefect on a busy machine
         while not requests.get(sandbox.url + "/__sandbox/faults", timeout=5).json()["stalled"]:
             assert child.poll() is None, "the sender finished before its send was held"
             assert time.monotonic() < deadline, "no send was ever held"
@@ -493,16 +499,12 @@ def test_a_run_killed_mid_batch_strands_only_its_sends_in_flight(
     assert all(r["attempts"] == 0 for r in untouched)
 
     rerun = deliver(settings, NOW + timedelta(minutes=5), sender=_watched(settings, sandbox))
-    assert rerun.as_dict() == {"interrupted": len(stranded), "sent": len(untouched)}
+    assert rerun.as_dict() == _counts(interrupted=len(stranded), sent=len(untouched))
     settled = deliver(settings, NOW + UNKNOWN_GRACE + timedelta(minutes=10))
-    left = len(stranded & set(mails))
-    assert settled.as_dict() == {
-        k: v
-        for k, v in {
-            "resolved_sent": left,
-            "resolved_requeued": len(stranded) - left,
-            "sent": len(stranded) - left,
-        }.items()
-        if v
-    }
+    left = len(stranded & set(mails))  # SendGrid had these: the feed finds them
+    assert settled.as_dict() == _counts(
+        resolved_sent=left,
+        resolved_requeued=len(stranded) - left,
+        sent=len(stranded) - left,
+    )
     _assert_each_sent_exactly_once(engine, sandbox)
