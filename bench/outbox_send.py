@@ -2,8 +2,11 @@
 
     .venv/bin/python bench/outbox_send.py                       # 500 notices, 100 ms, 1 and 8
     .venv/bin/python bench/outbox_send.py --notices 200 --workers 1 4 8 --latency-ms 100
+    .venv/bin/python bench/outbox_send.py --notices 1011 \
+        --database-url postgresql+psycopg://postgres@127.0.0.1:5432/test  # a scratch DB there
 
-Each run: a fresh SQLite warehouse (temp folder) with one customer and N ``renewal``
+Each run: an emptied warehouse (SQLite in a temp folder, or a scratch PostgreSQL database
+created next to the one named and dropped after) with one customer and N ``renewal``
 notices queued for it, a fresh sandbox (in this process, on its own threads) answering
 SendGrid's mail/send after ``--latency-ms``, and ``tasks.outbox.deliver(workers=W)`` timed
 from its call to its return (claim, lookups, render, the requests, one commit per mail).
@@ -20,10 +23,13 @@ import os
 import shutil
 import tempfile
 import time
+import uuid
 from datetime import UTC, date, datetime
 from pathlib import Path
 
 import requests
+from sqlalchemy import text
+from sqlalchemy.pool import NullPool
 
 from connectors.ratelimit import SENDGRID_RATE, RateLimiter
 from connectors.sendgrid import SendGridConnector
@@ -32,9 +38,10 @@ from echeancier.settings import Settings
 from sandbox.server import start
 from sandbox.store import Store
 from tasks.outbox import deliver
-from warehouse.engine import make_engine
+from warehouse.engine import make_engine, normalise_url
 from warehouse.migrate import upgrade
 from warehouse.outbox import enqueue
+from warehouse.outbox_tables import notifications
 from warehouse.tables import customers
 
 NOW = datetime(2026, 11, 26, 9, 30, tzinfo=UTC)
@@ -46,14 +53,13 @@ def _load() -> str:
 
 
 def one_run(
-    template: Path, folder: Path, notices: int, latency_ms: int, workers: int, rate: float
+    url: str, folder: Path, notices: int, latency_ms: int, workers: int, rate: float
 ) -> tuple[float, dict[str, int]]:
     """Seconds ``deliver`` took, and its outcome counts."""
-    db = folder / f"wh-{workers}-{int(rate)}.db"
-    shutil.copyfile(template, db)
-    url = f"sqlite:///{db}"
     engine = make_engine(url)
     with engine.begin() as conn:
+        conn.execute(notifications.delete())
+        conn.execute(customers.delete())
         conn.execute(
             customers.insert(),
             [
@@ -118,29 +124,50 @@ def one_run(
     return elapsed, counts
 
 
+def measure(url: str, folder: Path, args: argparse.Namespace) -> None:
+    print(f"load before: {_load()}")
+    print(
+        f"\n{args.notices} notices, SendGrid +{args.latency_ms} ms a request, {url.split(':')[0]}\n"
+    )
+    print("| bucket | workers | deliver() s | mails/s |")
+    print("|---|---:|---:|---:|")
+    for label, rate in (
+        (f"{SENDGRID_RATE:g} req/s (production)", SENDGRID_RATE),
+        ("lifted", LIFTED_RATE),
+    ):
+        for workers in args.workers:
+            elapsed, _ = one_run(url, folder, args.notices, args.latency_ms, workers, rate)
+            print(f"| {label} | {workers} | {elapsed:.1f} | {args.notices / elapsed:.1f} |")
+    print(f"\nload after: {_load()}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--notices", type=int, default=500)
     parser.add_argument("--latency-ms", type=int, default=100)
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 8])
+    parser.add_argument("--database-url", default=None)
     args = parser.parse_args()
 
     folder = Path(tempfile.mkdtemp(prefix="outbox-send-"))
     try:
-        template = folder / "template.db"
-        upgrade(f"sqlite:///{template}")
-        print(f"load before: {_load()}")
-        print(f"\n{args.notices} notices, SendGrid +{args.latency_ms} ms a request\n")
-        print("| bucket | workers | deliver() s | mails/s |")
-        print("|---|---:|---:|---:|")
-        for label, rate in (
-            (f"{SENDGRID_RATE:g} req/s (production)", SENDGRID_RATE),
-            ("lifted", LIFTED_RATE),
-        ):
-            for workers in args.workers:
-                elapsed, _ = one_run(template, folder, args.notices, args.latency_ms, workers, rate)
-                print(f"| {label} | {workers} | {elapsed:.1f} | {args.notices / elapsed:.1f} |")
-        print(f"\nload after: {_load()}")
+        if args.database_url is None or args.database_url.startswith("sqlite"):
+            url = f"sqlite:///{folder / 'warehouse.db'}"
+            upgrade(url)
+            measure(url, folder, args)
+            return
+        server = make_engine(args.database_url, isolation_level="AUTOCOMMIT", poolclass=NullPool)
+        name = f"echeancier_bench_{uuid.uuid4().hex[:8]}"
+        with server.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        try:
+            scratch = normalise_url(args.database_url).set(database=name)
+            url = scratch.render_as_string(hide_password=False)
+            upgrade(url)
+            measure(url, folder, args)
+        finally:
+            with server.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 
