@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/outbox_send.py                       # 500 notices, 100 ms, 1 and 8
     .venv/bin/python bench/outbox_send.py --notices 200 --workers 1 4 8 --latency-ms 100
-    .venv/bin/python bench/outbox_send.py --notices 1011 \
+    .venv/bin/python bench/outbox_send.py --notices 1011 \\
         --database-url postgresql+psycopg://postgres@127.0.0.1:5432/test  # a scratch DB there
 
 Each run: an emptied warehouse (SQLite in a temp folder, or a scratch PostgreSQL database

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import re
 import socket
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
@@ -43,6 +44,21 @@ def test_sent_with_the_message_id(sandbox: RunningSandbox, sg: SendGridConnector
     (message,) = _messages(sandbox)
     assert result.message_id == message["message_id"]
     assert message["body"]["custom_args"] == {"outbox_id": "dunning:in_1:2"}
+
+
+def test_one_connector_shared_by_threads_gives_each_mail_its_own_answer(
+    sandbox: RunningSandbox, sg: SendGridConnector
+) -> None:
+    fault(sandbox, provider="sendgrid", latency_ms=20)  # the requests overlap
+    recipients = [f"client{i:02d}@example.com" for i in range(24)]
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(pool.map(lambda to: sg.send(_mail(to)), recipients))
+
+    assert all(r.status == "sent" for r in results)
+    by_id = {m["message_id"]: m["body"]["personalizations"][0]["to"] for m in _messages(sandbox)}
+    assert len(by_id) == len(recipients)  # each sent once
+    assert [by_id[r.message_id] for r in results] == [[{"email": to}] for to in recipients]
 
 
 def test_sandbox_mode_validates_without_sending(sandbox: RunningSandbox) -> None:
