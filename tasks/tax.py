@@ -9,6 +9,7 @@ and no file.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -47,6 +48,7 @@ from domain.tax.sheets import (
     file_stem,
     return_rows,
     xlsx_bytes,
+    xlsx_fingerprint,
 )
 from domain.tax.threshold import ThresholdYear, distance_sales, threshold_years
 from echeancier.settings import Settings
@@ -188,26 +190,41 @@ def queue_tax_reminders(
 @task(name="write_tax_files", cache_policy=NO_CACHE)
 def write_tax_files(settings: Settings, ledger: Ledger) -> dict[str, list[str]]:
     """The CSV pair and the XLSX of each open return under ``reports_dir/tax``; a file
-    whose bytes did not change is not rewritten. Returns the file names per return."""
+    whose bytes did not change is not rewritten. Returns the file names per return.
+
+    The workbook is only built when its fingerprint (``sheets.xlsx_fingerprint``: the
+    CSVs, due date, provisional note, layout code) differs from the one recorded when
+    the file on disk was written, or that file is missing or was changed by hand: most
+    open returns are unchanged from one night to the next, and building their
+    workbooks was most of the step's time. The record sits outside the tax folder
+    (``reports_dir/.fingerprints/tax/``) so that folder holds only the accountant's
+    files."""
     folder = Path(settings.reports_dir) / "tax"
     folder.mkdir(parents=True, exist_ok=True)
+    marks = Path(settings.reports_dir) / ".fingerprints" / "tax"
     out: dict[str, list[str]] = {}
     for key in ledger.returns:
         stem = file_stem(key)
         totals, lines = ledger.totals_of(key), ledger.lines_of(key)
         due_on = ledger.deadline_of(key)["due_on"]
-        files = {
-            f"{stem}.csv": csv_bytes(RETURN_HEADER, return_rows(totals)),
-            f"{stem}.detail.csv": csv_bytes(DETAIL_HEADER, detail_rows(lines)),
-            f"{stem}.xlsx": xlsx_bytes(
-                key, totals, lines, due_on=due_on, provisional_fx=key in ledger.provisional_fx
-            ),
-        }
-        for name, data in files.items():
-            path = folder / name
-            if not path.exists() or path.read_bytes() != data:
-                path.write_bytes(data)
-        out[f"{key.regime} {key.period}"] = sorted(files)
+        provisional = key in ledger.provisional_fx
+        summary = csv_bytes(RETURN_HEADER, return_rows(totals))
+        detail = csv_bytes(DETAIL_HEADER, detail_rows(lines))
+        _write_if_changed(folder / f"{stem}.csv", summary)
+        _write_if_changed(folder / f"{stem}.detail.csv", detail)
+        book = folder / f"{stem}.xlsx"
+        fingerprint = xlsx_fingerprint(
+            key, summary, detail, due_on=due_on, provisional_fx=provisional
+        )
+        mark = marks / f"{stem}.xlsx.sha256"
+        if not _built_from(book, mark, fingerprint):
+            data = xlsx_bytes(key, totals, lines, due_on=due_on, provisional_fx=provisional)
+            _write_if_changed(book, data)
+            mark.parent.mkdir(parents=True, exist_ok=True)
+            mark.write_text(f"{fingerprint} {hashlib.sha256(data).hexdigest()}\n")
+        out[f"{key.regime} {key.period}"] = sorted(
+            [f"{stem}.csv", f"{stem}.detail.csv", f"{stem}.xlsx"]
+        )
     return out
 
 
@@ -235,6 +252,23 @@ def _frame(conn: Connection, name: str, columns: Iterable[str]) -> pd.DataFrame:
     names = list(columns)
     rows = conn.execute(select(*(table.c[c] for c in names))).all()
     return pd.DataFrame([tuple(r) for r in rows], columns=names)
+
+
+def _write_if_changed(path: Path, data: bytes) -> None:
+    """Write ``data`` unless the file already holds exactly it (its time then stays)."""
+    if not path.exists() or path.read_bytes() != data:
+        path.write_bytes(data)
+
+
+def _built_from(book: Path, mark: Path, fingerprint: str) -> bool:
+    """Whether ``book`` is the workbook of ``fingerprint``: the record says it was built
+    from those inputs and the file on disk is still the one then written."""
+    if not book.exists() or not mark.exists():
+        return False
+    recorded = mark.read_text().split()
+    if len(recorded) != 2 or recorded[0] != fingerprint:
+        return False
+    return hashlib.sha256(book.read_bytes()).hexdigest() == recorded[1]
 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
