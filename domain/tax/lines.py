@@ -31,6 +31,7 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import numpy as np
 import pandas as pd
 
 from domain.normalise.b2b import reverse_charge as valid_foreign_vat_id
@@ -144,300 +145,527 @@ class Facts:
         return cls(**{name: pd.DataFrame(columns=list(cols)) for name, cols in COLUMNS.items()})
 
 
-@dataclass
-class _Sale:
-    """A sale's gross total and its lines, which a refund takes its share of."""
-
-    gross: int
-    currency: str
-    lines: list[dict[str, Any]]
+#: A problem sorts by (phase: invoices, payments, refunds; the object's place in its
+#: phase; the tax line's place in the invoice; the check's place among a line's checks),
+#: the order the per-row rules met them in; ``_LAST`` puts an invoice-wide check after
+#: its lines'.
+_LAST = 1 << 62
 
 
 def supply_lines(
     facts: Facts, rates: VatRates, *, seller_country: str, timezone: str
 ) -> tuple[pd.DataFrame, list[Problem]]:
-    """Every VAT line the facts give (sales and refunds), and the problems met."""
+    """Every VAT line the facts give (sales and refunds), and the problems met.
+
+    Column-wise: the facts are never turned into one dict per row (that was most of
+    this function's time on a medium shop). The ``Decimal`` rules are those of
+    ``domain.tax.amounts``, applied to each distinct input where they are costly
+    (rates, VAT ids). Lines come out in the order invoices (by id, their tax lines by
+    key), payments (by id), refunds (by id, in the order of the sale's lines); the
+    problems in the same order."""
     tz = ZoneInfo(timezone)
-    problems: list[Problem] = []
-    customers = {r["customer_id"]: r for r in _records(facts.customers)}
-    products = {r["subscription_id"]: r["product_id"] for r in _records(facts.subscriptions)}
-    tax_lines: dict[str, list[dict[str, Any]]] = {}
-    for row in _records(facts.invoice_tax_lines):
-        tax_lines.setdefault(row["invoice_id"], []).append(row)
-    derive = _Deriver(rates, seller_country, problems)
+    found: list[tuple[tuple[int, int, int, int], Problem]] = []
+    customers = _clean(facts.customers).drop_duplicates("customer_id", keep="last")
+    customers = customers.set_index("customer_id")
+    subscriptions = _clean(facts.subscriptions).drop_duplicates("subscription_id", keep="last")
+    products = dict(zip(subscriptions["subscription_id"], subscriptions["product_id"], strict=True))
 
-    sales: dict[str, _Sale] = {}  # invoice or payment id -> its lines
-    out: list[dict[str, Any]] = []
-    for inv in sorted(_records(facts.invoices), key=lambda r: r["invoice_id"]):
-        if inv["status"] not in SOLD_INVOICE:
-            continue
-        day = _day(inv["issued_on"], tz) or _day(inv["finalized_at"], tz)
-        day = day or _day(inv["created_at"], tz)
-        if day is None:
-            problems.append(Problem(inv["invoice_id"], "invoice has no issue date"))
-            continue
-        party = _Party(
-            inv["customer_id"],
-            inv["customer_country"] or _get(customers, inv["customer_id"], "country"),
-            inv["customer_vat_id"],
-            bool(inv["is_business"]),
+    def valid(values: pd.Series) -> pd.Series:
+        return _each(values, lambda v: valid_foreign_vat_id(v, seller_country)).astype(bool)
+
+    derive = _Deriver(rates, seller_country, valid)
+
+    inv_lines, inv_sales = _invoice_lines(
+        facts, customers, products, rates, seller_country, tz, valid, derive, found
+    )
+    payments = _with_day(facts.payments, ("paid_at", "charge_date", "created_at"), tz)
+    pay_lines, pay_sales = _payment_lines(payments, customers, products, rates, derive, found)
+    ref_lines = _refund_lines(
+        facts.refunds, payments, [inv_sales, pay_sales], [inv_lines, pay_lines], tz, found
+    )
+
+    parts = [frame for frame in (inv_lines, pay_lines, ref_lines) if not frame.empty]
+    problems = [problem for _, problem in sorted(found, key=lambda item: item[0])]
+    if not parts:
+        return pd.DataFrame(columns=list(LINE_COLUMNS)), problems
+    frame = pd.concat([part[list(LINE_COLUMNS)] for part in parts], ignore_index=True)
+    return _typed(frame), problems
+
+
+def _each(values: pd.Series, function: Any) -> pd.Series:
+    """``function`` of each value, computed once per distinct value (a column holds a
+    few hundred days, countries or VAT ids for a hundred thousand rows). Only for
+    functions that give equal results for equal values."""
+    codes, distinct = pd.factorize(values.astype(object), use_na_sentinel=False)
+    results = np.empty(len(distinct), dtype=object)
+    # factorize gives a missing value back as NaN; the rules see None
+    results[:] = [function(None if _missing(value) else value) for value in distinct]
+    return pd.Series(results[codes], index=values.index, dtype=object)
+
+
+def _missing(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and value != value) or value is pd.NaT
+
+
+def _truthy(values: pd.Series) -> pd.Series:
+    """``bool(value)`` of each value (``None`` and ``""`` are false, as in the rules)."""
+    return _each(values, bool).astype(bool)
+
+
+def _distinct(columns: list[pd.Series], function: Any) -> pd.Series:
+    """``function(*values)`` of each row of ``columns``, once per distinct combination."""
+    frame = pd.DataFrame({n: c.astype(object) for n, c in enumerate(columns)})
+    if frame.empty:
+        return pd.Series([], index=columns[0].index, dtype=object)
+    codes = frame.groupby(list(frame.columns), sort=False, dropna=False).ngroup().to_numpy()
+    firsts = frame.drop_duplicates()
+    results = np.empty(len(firsts), dtype=object)
+    results[:] = [
+        function(*(None if _missing(v) else v for v in row))
+        for row in firsts.itertuples(index=False, name=None)
+    ]
+    return pd.Series(results[codes], index=columns[0].index, dtype=object)
+
+
+def _invoice_lines(
+    facts: Facts,
+    customers: pd.DataFrame,
+    products: Mapping[Any, Any],
+    rates: VatRates,
+    seller: str,
+    tz: ZoneInfo,
+    valid: Any,
+    derive: _Deriver,
+    found: list[tuple[tuple[int, int, int, int], Problem]],
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The lines of the sold invoices (their tax lines, or derived from the total) and
+    the sales a refund can take its share of."""
+    raw = facts.invoices[facts.invoices["status"].isin(SOLD_INVOICE)]
+    inv = _with_day(raw, ("issued_on", "finalized_at", "created_at"), tz)
+    inv = inv.sort_values("invoice_id", kind="stable", ignore_index=True)
+    inv["order"] = range(len(inv))
+    for order, object_id in _rows(inv[inv["day"].isna()], "order", "invoice_id"):
+        found.append(((0, order, 0, 0), Problem(object_id, "invoice has no issue date")))
+    inv = inv[inv["day"].notna()]
+    inv = inv.assign(
+        party_country=_or(
+            inv["customer_country"], _lookup(inv["customer_id"], customers, "country")
+        ),
+        is_business=_truthy(inv["is_business"]),
+    )
+    inv["valid_id"] = inv["is_business"] & valid(inv["customer_vat_id"])
+    party = ["customer_id", "party_country", "customer_vat_id", "is_business", "valid_id"]
+    base = inv.assign(
+        source="invoice",
+        source_id=inv["invoice_id"],
+        payment_id=None,
+        tax_point_on=inv["day"],
+        supply_on=inv["day"],
+        sale_key=inv["invoice_id"],
+    )
+
+    taxed = _clean(facts.invoice_tax_lines).drop(columns=["currency"])
+    taxed["position"] = range(len(taxed))
+    taxed = taxed[taxed["invoice_id"].isin(inv["invoice_id"])]
+    keep = ["invoice_id", "order", "reverse_charge", "day", "currency", "provider", *party]
+    taxed = taxed.merge(inv[keep], on="invoice_id", how="inner")
+    taxed = taxed.sort_values(["order", "line_key", "position"], kind="stable", ignore_index=True)
+    taxed["sub"] = taxed.groupby("order").cumcount()
+
+    reverse = _truthy(taxed["reverse_charge"]) | (taxed["taxability_reason"] == "reverse_charge")
+    own = _or(taxed["country"], taxed["party_country"])
+    country = own.where(~reverse, _or(taxed["party_country"], own))
+    treatment = pd.Series(
+        np.select(
+            [reverse.to_numpy(), (country == seller).to_numpy(), country.isin(EU_COUNTRIES)],
+            ["reverse_charge", "domestic", "oss"],
+            "outside_eu",
+        ),
+        index=taxed.index,
+        dtype=object,
+    )
+    rate = taxed["rate"].map(lambda r: Decimal(str(r)) if r is not None else Decimal(0))
+    has_country = _truthy(country)
+    valid_id = taxed["valid_id"].astype(bool)
+
+    _note(found, taxed, reverse & ~valid_id, 0, lambda _: _NO_REVERSE)
+    _note(found, taxed, ~has_country, 1, lambda _: "tax line has no country")
+    off_rate = _distinct(
+        [treatment, country, rate, taxed["day"]],
+        lambda t, c, r, d: t in ("domestic", "oss") and bool(c) and r not in rates.rates_on(c, d),
+    ).astype(bool)
+    taxed = taxed.assign(country=country, rate=rate, treatment=treatment)
+    _note(
+        found,
+        taxed,
+        off_rate,
+        2,
+        lambda row: f"rate {row.rate} % is not a {row.country} rate on {row.day} in vat_rates.yaml",
+    )
+    _note(
+        found,
+        taxed,
+        has_country & (treatment == "oss") & valid_id,
+        3,
+        lambda _: "foreign VAT charged to a business with a valid VAT id",
+    )
+    kept = taxed[has_country]
+    kept = kept.assign(
+        tax_point_on=kept["day"],
+        supply_on=kept["day"],
+        source="invoice",
+        source_id=kept["invoice_id"],
+        payment_id=None,
+        rate_source="invoice",
+        rate_category=None,
+        taxable_base=_ints(kept["taxable_amount"]),
+        vat=_ints(kept["tax_amount"]),
+        sale_key=kept["invoice_id"],
+    )
+
+    with_lines = inv[inv["invoice_id"].isin(taxed["invoice_id"])]
+    charged = kept.groupby("invoice_id")["vat"].sum()
+    told = _each(with_lines["tax"], lambda tax: int(tax or 0)).astype("int64")
+    summed = with_lines["invoice_id"].map(charged).fillna(0).astype("int64")
+    for order, object_id in _rows(with_lines[told != summed], "order", "invoice_id"):
+        found.append(
+            (
+                (0, order, _LAST, 0),
+                Problem(object_id, "invoice tax differs from the sum of its tax lines"),
+            )
         )
-        base = {
-            "source": "invoice",
-            "source_id": inv["invoice_id"],
-            "invoice_id": inv["invoice_id"],
-            "payment_id": None,
-            "provider": inv["provider"],
-            "tax_point_on": day,
-            "supply_on": day,
-            "currency": inv["currency"],
-            **party.columns(),
-        }
-        found = tax_lines.get(inv["invoice_id"], [])
-        if found:
-            lines = [
-                _invoice_line(inv, row, base, party, rates, seller_country, problems)
-                for row in sorted(found, key=lambda r: r["line_key"])
-            ]
-            lines = [line for line in lines if line is not None]
-            if int(inv["tax"] or 0) != sum(line["vat"] for line in lines):
-                problems.append(
-                    Problem(inv["invoice_id"], "invoice tax differs from the sum of its tax lines")
-                )
-        elif int(inv["total"]) == 0:
-            continue
-        else:
-            category = rates.category_of(products.get(inv["subscription_id"]))
-            derived = derive(inv["invoice_id"], int(inv["total"]), party, day, category)
-            lines = [] if derived is None else [{**base, **derived, "line_key": "derived"}]
-        for line in lines:
-            line["line_key"] = f"invoice:{inv['invoice_id']}:{line['line_key']}"
-        out.extend(lines)
-        sales[inv["invoice_id"]] = _Sale(int(inv["total"]), inv["currency"], lines)
 
-    payments = {r["payment_id"]: r for r in _records(facts.payments)}
-    for pay in sorted(payments.values(), key=lambda r: r["payment_id"]):
-        if pay["invoice_id"] or pay["status"] not in COLLECTED:
-            continue
-        day = _day(pay["paid_at"], tz) or _day(pay["charge_date"], tz)
-        day = day or _day(pay["created_at"], tz)
-        customer = customers.get(pay["customer_id"], {})
-        party = _Party(
-            pay["customer_id"],
-            customer.get("country"),
-            customer.get("vat_id"),
-            bool(customer.get("is_business")),
+    bare = base[~base["invoice_id"].isin(taxed["invoice_id"])]
+    bare = bare.assign(gross=_ints(bare["total"]))
+    bare = bare[bare["gross"] != 0]
+    bare = bare.assign(
+        category=_each(bare["subscription_id"], lambda s: rates.category_of(products.get(s))),
+        object_id=bare["invoice_id"],
+        sub=0,
+    )
+    derived = derive(bare, found, phase=0)
+
+    lines = pd.concat(
+        [frame for frame in (kept, derived) if not frame.empty] or [kept], ignore_index=True
+    )
+    lines = lines.sort_values(["order", "sub"], kind="stable", ignore_index=True)
+    lines = _party_columns(lines)
+    lines["line_key"] = [
+        f"invoice:{i}:{k}" for i, k in zip(lines["invoice_id"], lines["line_key"], strict=True)
+    ]
+    sales = pd.concat(
+        [with_lines.assign(gross=_ints(with_lines["total"])), bare], ignore_index=True
+    )
+    return lines, sales.assign(sale_key=sales["invoice_id"])[["sale_key", "gross", "currency"]]
+
+
+_NO_REVERSE = "reverse charge without a valid VAT id of another member state"
+
+
+def _payment_lines(
+    payments: pd.DataFrame,
+    customers: pd.DataFrame,
+    products: Mapping[Any, Any],
+    rates: VatRates,
+    derive: _Deriver,
+    found: list[tuple[tuple[int, int, int, int], Problem]],
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The collected payments with no invoice, VAT derived from the gross."""
+    pay = payments[~_truthy(payments["invoice_id"]) & payments["status"].isin(COLLECTED)]
+    pay = pay.drop_duplicates("payment_id", keep="last")
+    pay = pay.sort_values("payment_id", kind="stable", ignore_index=True)
+    pay = pay.assign(
+        order=range(len(pay)),
+        sub=0,
+        object_id=pay["payment_id"],
+        gross=_ints(pay["amount"]),
+        party_country=_lookup(pay["customer_id"], customers, "country"),
+        customer_vat_id=_lookup(pay["customer_id"], customers, "vat_id"),
+        is_business=_truthy(_lookup(pay["customer_id"], customers, "is_business")),
+        category=_each(pay["subscription_id"], lambda s: rates.category_of(products.get(s))),
+    )
+    pay["valid_id"] = pay["is_business"] & derive.valid(pay["customer_vat_id"])
+    derived = derive(pay, found, phase=1)
+    heads = pay.assign(sale_key=pay["payment_id"])[["sale_key", "gross", "currency"]]
+    if derived.empty:
+        return derived, heads
+    lines = _party_columns(
+        derived.assign(
+            line_key=["payment:" + str(p) for p in derived["payment_id"]],
+            source="payment",
+            source_id=derived["payment_id"],
+            invoice_id=None,
+            tax_point_on=derived["day"],
+            supply_on=derived["day"],
+            sale_key=derived["payment_id"],
         )
-        category = rates.category_of(products.get(pay["subscription_id"]))
-        derived = derive(pay["payment_id"], int(pay["amount"]), party, day, category)
-        if derived is None:
-            continue
-        line = {
-            "line_key": f"payment:{pay['payment_id']}",
-            "source": "payment",
-            "source_id": pay["payment_id"],
-            "invoice_id": None,
-            "payment_id": pay["payment_id"],
-            "provider": pay["provider"],
-            "tax_point_on": day,
-            "supply_on": day,
-            "currency": pay["currency"],
-            **party.columns(),
-            **derived,
-        }
-        out.append(line)
-        sales[pay["payment_id"]] = _Sale(int(pay["amount"]), pay["currency"], [line])
-
-    for refund in sorted(_records(facts.refunds), key=lambda r: r["refund_id"]):
-        if refund["status"] in REFUND_VOID:
-            continue
-        out.extend(_refund_lines(refund, payments, sales, tz, problems))
-
-    frame = pd.DataFrame(out, columns=list(LINE_COLUMNS))
-    return frame, problems
-
-
-@dataclass(frozen=True)
-class _Party:
-    customer_id: str | None
-    country: str | None
-    vat_id: str | None
-    is_business: bool
-
-    def columns(self) -> dict[str, Any]:
-        return {
-            "customer_id": self.customer_id,
-            "customer_country": self.country,
-            "customer_vat_id": self.vat_id,
-            "is_business": self.is_business,
-        }
+    )
+    return lines, heads
 
 
 class _Deriver:
     """VAT for a gross with no breakdown, by the customer's country and the dated rate."""
 
-    def __init__(self, rates: VatRates, seller: str, problems: list[Problem]) -> None:
-        self.rates, self.seller, self.problems = rates, seller, problems
+    def __init__(self, rates: VatRates, seller: str, valid: Any) -> None:
+        self.rates, self.seller, self.valid = rates, seller, valid
+
+    def _rate(self, zero: bool, treatment: str, country: str, category: str, day: date) -> Any:
+        """The rate of a derived line, or the reason there is none."""
+        if zero:
+            return Decimal(0)
+        try:
+            return self.rates.rate(
+                self.seller if treatment == "domestic" else country, category, day
+            )
+        except RateMissing as exc:
+            return str(exc)
 
     def __call__(
-        self, object_id: str, gross: int, party: _Party, day: date | None, category: str
-    ) -> dict[str, Any] | None:
-        if day is None:
-            self.problems.append(Problem(object_id, "no date to take the VAT rate on"))
-            return None
-        if not party.country:
-            self.problems.append(Problem(object_id, "customer has no country: VAT not derived"))
-            return None
-        treatment = treatment_for(party, self.seller)
-        if treatment in ("reverse_charge", "outside_eu"):
-            rate = Decimal(0)
-        else:
-            vat_country = self.seller if treatment == "domestic" else party.country
-            try:
-                rate = self.rates.rate(vat_country, category, day)
-            except RateMissing as exc:
-                self.problems.append(Problem(object_id, str(exc)))
-                return None
-        vat = vat_in_gross(gross, rate)
-        return {
-            "treatment": treatment,
-            "country": party.country if treatment != "domestic" else self.seller,
-            "rate": rate,
-            "rate_source": "policy",
-            "rate_category": None if treatment in ("reverse_charge", "outside_eu") else category,
-            "taxable_base": gross - vat,
-            "vat": vat,
-        }
-
-
-def treatment_for(party: _Party, seller: str) -> str:
-    """Where a sale with no breakdown is taxed (module docstring)."""
-    if party.country == seller:
-        return "domestic"
-    if party.country not in EU_COUNTRIES:
-        return "outside_eu"
-    if party.is_business and valid_foreign_vat_id(party.vat_id, seller):
-        return "reverse_charge"
-    return "oss"
-
-
-def _invoice_line(
-    inv: Mapping[str, Any],
-    row: Mapping[str, Any],
-    base: Mapping[str, Any],
-    party: _Party,
-    rates: VatRates,
-    seller: str,
-    problems: list[Problem],
-) -> dict[str, Any] | None:
-    country = row["country"] or party.country
-    rate = Decimal(str(row["rate"])) if row["rate"] is not None else Decimal(0)
-    if inv["reverse_charge"] or row["taxability_reason"] == "reverse_charge":
-        treatment = "reverse_charge"
-        country = party.country or country
-        if not (party.is_business and valid_foreign_vat_id(party.vat_id, seller)):
-            problems.append(
-                Problem(
-                    inv["invoice_id"],
-                    "reverse charge without a valid VAT id of another member state",
-                )
-            )
-    elif country == seller:
-        treatment = "domestic"
-    elif country in EU_COUNTRIES:
-        treatment = "oss"
-    else:
-        treatment = "outside_eu"
-    if not country:
-        problems.append(Problem(inv["invoice_id"], "tax line has no country"))
-        return None
-    if treatment in ("domestic", "oss") and rate not in rates.rates_on(
-        country, base["tax_point_on"]
-    ):
-        problems.append(
-            Problem(
-                inv["invoice_id"],
-                f"rate {rate} % is not a {country} rate on {base['tax_point_on']} "
-                "in vat_rates.yaml",
-            )
+        self,
+        frame: pd.DataFrame,
+        found: list[tuple[tuple[int, int, int, int], Problem]],
+        *,
+        phase: int,
+    ) -> pd.DataFrame:
+        """The rows of ``frame`` (``object_id``, ``gross``, ``party_country``,
+        ``valid_id``, ``day``, ``category``, ``order``) that get a line, with the line's
+        VAT columns; the others are noted as problems."""
+        if frame.empty:
+            return frame.iloc[0:0]
+        no_day = frame["day"].isna()
+        for order, object_id in _rows(frame[no_day], "order", "object_id"):
+            problem = Problem(object_id, "no date to take the VAT rate on")
+            found.append(((phase, order, 0, 0), problem))
+        frame = frame[~no_day]
+        no_country = ~_truthy(frame["party_country"])
+        for order, object_id in _rows(frame[no_country], "order", "object_id"):
+            problem = Problem(object_id, "customer has no country: VAT not derived")
+            found.append(((phase, order, 0, 0), problem))
+        frame = frame[~no_country]
+        country = frame["party_country"]
+        treatment = pd.Series(
+            np.select(
+                [
+                    (country == self.seller).to_numpy(),
+                    (~country.isin(EU_COUNTRIES)).to_numpy(),
+                    frame["valid_id"].to_numpy(dtype=bool),
+                ],
+                ["domestic", "outside_eu", "reverse_charge"],
+                "oss",
+            ),
+            index=frame.index,
+            dtype=object,
         )
-    if treatment == "oss" and party.is_business and valid_foreign_vat_id(party.vat_id, seller):
-        problems.append(
-            Problem(inv["invoice_id"], "foreign VAT charged to a business with a valid VAT id")
+        zero = treatment.isin(("reverse_charge", "outside_eu"))
+        rate = _distinct([zero, treatment, country, frame["category"], frame["day"]], self._rate)
+        missing = pd.Series([isinstance(r, str) for r in rate], index=rate.index, dtype=bool)
+        for order, object_id, reason in _rows(
+            frame[missing].assign(reason=rate[missing]), "order", "object_id", "reason"
+        ):
+            found.append(((phase, order, 0, 0), Problem(object_id, reason)))
+        frame, treatment, rate, zero = (
+            frame[~missing],
+            treatment[~missing],
+            rate[~missing],
+            zero[~missing],
         )
-    return {
-        **base,
-        "line_key": row["line_key"],
-        "treatment": treatment,
-        "country": country,
-        "rate": rate,
-        "rate_source": "invoice",
-        "rate_category": None,
-        "taxable_base": int(row["taxable_amount"]),
-        "vat": int(row["tax_amount"]),
-    }
+        vat = pd.Series(
+            [vat_in_gross(g, r) for g, r in zip(frame["gross"], rate, strict=True)],
+            index=frame.index,
+            dtype="int64",
+        )
+        return frame.assign(
+            treatment=treatment,
+            country=frame["party_country"].where(treatment != "domestic", self.seller),
+            rate=rate,
+            rate_source="policy",
+            rate_category=frame["category"].where(~zero, None),
+            taxable_base=frame["gross"] - vat,
+            vat=vat,
+            line_key="derived",
+        )
 
 
 def _refund_lines(
-    refund: Mapping[str, Any],
-    payments: Mapping[str, Mapping[str, Any]],
-    sales: Mapping[str, _Sale],
+    refunds: pd.DataFrame,
+    payments: pd.DataFrame,
+    heads: list[pd.DataFrame],
+    lines: list[pd.DataFrame],
     tz: ZoneInfo,
-    problems: list[Problem],
-) -> list[dict[str, Any]]:
-    refund_id = refund["refund_id"]
-    payment = payments.get(refund["payment_id"] or "")
-    if payment is None:
-        problems.append(Problem(refund_id, "refund of a payment that is not in the warehouse"))
-        return []
-    sale = sales.get(payment["invoice_id"] or payment["payment_id"])
-    if sale is None or not sale.lines:
-        problems.append(Problem(refund_id, "refund of a sale that is in no return"))
-        return []
-    if refund["currency"] != sale.currency:
-        problems.append(Problem(refund_id, "refund currency differs from the sale's"))
-        return []
-    day = _day(refund["created_at"], tz)
-    if day is None:
-        problems.append(Problem(refund_id, "refund has no date"))
-        return []
-    amount = int(refund["amount"])
-    if amount > sale.gross:
-        problems.append(Problem(refund_id, "refund exceeds the sale it refunds"))
-    grosses = [line["taxable_base"] + line["vat"] for line in sale.lines]
-    target = share(sum(grosses), amount, sale.gross)
-    out = []
-    given = 0
-    for n, line in enumerate(sale.lines):
-        last = n == len(sale.lines) - 1
-        gross = target - given if last else share(grosses[n], amount, sale.gross)
-        given += gross
-        vat = share(line["vat"], amount, sale.gross)
-        suffix = line["line_key"].split(":", 2)[-1] if line["source"] == "invoice" else "payment"
-        out.append(
-            {
-                **line,
-                "line_key": f"refund:{refund_id}:{suffix}",
-                "source": "refund",
-                "source_id": refund_id,
-                "payment_id": payment["payment_id"],
-                "provider": refund["provider"],
-                "tax_point_on": day,
-                "taxable_base": -(gross - vat),
-                "vat": -vat,
-            }
+    found: list[tuple[tuple[int, int, int, int], Problem]],
+) -> pd.DataFrame:
+    """Each refund's share of each line of the sale it refunds (module docstring)."""
+    sales, sale_lines = _sales(heads, lines)
+    ref = refunds[~refunds["status"].isin(REFUND_VOID)]
+    ref = _with_day(ref, ("created_at",), tz)
+    ref = ref.sort_values("refund_id", kind="stable", ignore_index=True)
+    ref["order"] = range(len(ref))
+    paid = payments.drop_duplicates("payment_id", keep="last").set_index("payment_id")
+    known = _truthy(ref["payment_id"]) & ref["payment_id"].isin(paid.index)
+    ref["sale_key"] = _or(
+        _lookup(ref["payment_id"], paid, "invoice_id"), ref["payment_id"].where(known, None)
+    )
+    heads_by_key = sales.set_index("sale_key")
+    has_sale = known & ref["sale_key"].isin(heads_by_key.index)
+    sale_currency = _lookup(ref["sale_key"], heads_by_key, "currency")
+    sale_gross = _lookup(ref["sale_key"], heads_by_key, "gross")
+    same_currency = pd.Series(
+        [a == b for a, b in zip(ref["currency"], sale_currency, strict=True)],
+        index=ref.index,
+        dtype=bool,
+    )
+    checks = [
+        (~known, "refund of a payment that is not in the warehouse"),
+        (~has_sale, "refund of a sale that is in no return"),
+        (~same_currency, "refund currency differs from the sale's"),
+        (ref["day"].isna(), "refund has no date"),
+    ]
+    left = pd.Series(True, index=ref.index)
+    for failed, reason in checks:
+        for order, object_id in _rows(ref[left & failed], "order", "refund_id"):
+            found.append(((2, order, 0, 0), Problem(object_id, reason)))
+        left &= ~failed
+    ref = ref[left].assign(amount=_ints(ref.loc[left, "amount"]), gross=sale_gross[left])
+    over = ref["amount"] > ref["gross"]
+    for order, object_id in _rows(ref[over], "order", "refund_id"):
+        found.append(((2, order, 0, 0), Problem(object_id, "refund exceeds the sale it refunds")))
+    if ref.empty:
+        return ref
+    refs = ref[["order", "refund_id", "payment_id", "provider", "day", "amount", "sale_key"]]
+    refs = refs.rename(columns={"provider": "refund_provider", "payment_id": "refund_payment_id"})
+    refs = refs.assign(
+        target=[
+            share(total, amount, gross)
+            for total, amount, gross in zip(
+                _lookup(ref["sale_key"], heads_by_key, "grosses"),
+                ref["amount"],
+                ref["gross"],
+                strict=True,
+            )
+        ],
+        gross=ref["gross"],
+    )
+    out = refs.merge(sale_lines, on="sale_key", how="inner")
+    out = out.sort_values(["order", "n"], kind="stable", ignore_index=True)
+    amounts = list(zip(out["taxable_base"] + out["vat"], out["amount"], out["gross"], strict=True))
+    part = pd.Series([share(g, a, w) for g, a, w in amounts], index=out.index, dtype="int64")
+    last = out["n"] == out["count"] - 1
+    given = part.where(~last, 0).groupby(out["order"]).transform("sum")
+    gross = part.where(~last, out["target"] - given)
+    vat = pd.Series(
+        [share(v, a, w) for v, a, w in zip(out["vat"], out["amount"], out["gross"], strict=True)],
+        index=out.index,
+        dtype="int64",
+    )
+    suffix = [
+        key.split(":", 2)[-1] if source == "invoice" else "payment"
+        for key, source in zip(out["line_key"], out["source"], strict=True)
+    ]
+    return out.assign(
+        line_key=[f"refund:{r}:{s}" for r, s in zip(out["refund_id"], suffix, strict=True)],
+        source="refund",
+        source_id=out["refund_id"],
+        payment_id=out["refund_payment_id"],
+        provider=out["refund_provider"],
+        tax_point_on=out["day"],
+        taxable_base=-(gross - vat),
+        vat=-vat,
+    )
+
+
+def _sales(
+    heads: list[pd.DataFrame], lines: list[pd.DataFrame]
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The sales a refund can take its share of: one row per sale with at least one
+    line (``sale_key``, ``gross``, ``currency``, ``grosses`` the sum of its lines'
+    gross), and their lines numbered ``n`` of ``count`` in the sale's order (invoice
+    and payment ids never share a value). A sale with no line is in no return."""
+    columns = ["sale_key", *LINE_COLUMNS]
+    own = [frame[columns] for frame in lines if not frame.empty]
+    if not own:
+        return (
+            pd.DataFrame(columns=["sale_key", "gross", "currency", "grosses"]),
+            pd.DataFrame(columns=[*columns, "n", "count"]),
         )
+    every = pd.concat(heads, ignore_index=True).drop_duplicates("sale_key", keep="last")
+    sale_lines = pd.concat(own, ignore_index=True)
+    sale_lines["n"] = sale_lines.groupby("sale_key", sort=False).cumcount()
+    sale_lines["count"] = sale_lines.groupby("sale_key", sort=False)["n"].transform("size")
+    grosses = (sale_lines["taxable_base"] + sale_lines["vat"]).groupby(sale_lines["sale_key"]).sum()
+    sales = every[every["sale_key"].isin(grosses.index)]
+    sales = sales.assign(grosses=sales["sale_key"].map(grosses))
+    return sales.reset_index(drop=True), sale_lines.reset_index(drop=True)
+
+
+def _clean(frame: pd.DataFrame) -> pd.DataFrame:
+    """The frame with Python values and ``None`` for missing ones (pandas' NaN/NaT/NA),
+    as the rules compare them."""
+    return frame.astype(object).where(frame.notna(), None)
+
+
+def _with_day(frame: pd.DataFrame, columns: tuple[str, ...], tz: ZoneInfo) -> pd.DataFrame:
+    """``frame`` cleaned, with ``day`` (the first of ``columns`` that gives a date) in
+    place of ``columns`` (instants are costly as Python objects and not needed after)."""
+    day: pd.Series | None = None
+    for column in columns:
+        found = _days(frame[column], tz)
+        day = found if day is None else day.where(day.notna(), found)
+    out = _clean(frame.drop(columns=list(columns)))
+    out["day"] = (day if day is not None else pd.Series(None, index=frame.index)).astype(object)
+    out["day"] = out["day"].where(out["day"].notna(), None)
     return out
 
 
-def _records(frame: pd.DataFrame) -> Iterable[dict[str, Any]]:
-    """Rows as dicts with ``None`` for missing values (pandas' NaN/NaT/NA)."""
+def _days(values: pd.Series, tz: ZoneInfo) -> pd.Series:
+    """``_day`` of each value; instants of an aware column are converted at once."""
+    if isinstance(values.dtype, pd.DatetimeTZDtype):
+        local = pd.Series(values.dt.tz_convert(tz).dt.date, index=values.index, dtype=object)
+        return local.where(values.notna(), None)
+    clean = values.astype(object).where(values.notna(), None)
+    return _each(clean, lambda value: _day(value, tz))
+
+
+def _or(first: pd.Series, second: pd.Series) -> pd.Series:
+    """``first or second``, value by value."""
+    out = first.where(_truthy(first), second)
+    return out.astype(object).where(out.notna(), None)
+
+
+def _lookup(keys: pd.Series, table: pd.DataFrame, column: str) -> pd.Series:
+    """``table[column]`` of each key (``None`` when the key is not in the table)."""
+    out = keys.map(table[column]) if len(table) else pd.Series(None, index=keys.index)
+    return out.astype(object).where(out.notna(), None)
+
+
+def _ints(values: pd.Series) -> pd.Series:
+    return pd.Series([int(v) for v in values], index=values.index, dtype="int64")
+
+
+def _rows(frame: pd.DataFrame, *columns: str) -> Iterable[tuple[Any, ...]]:
+    return zip(*(frame[c] for c in columns), strict=True)
+
+
+def _note(
+    found: list[tuple[tuple[int, int, int, int], Problem]],
+    lines: pd.DataFrame,
+    mask: pd.Series,
+    check: int,
+    reason: Any,
+) -> None:
+    """A problem for each invoice tax line of ``mask``, sorted by its line and ``check``."""
+    for row in lines[mask.to_numpy(dtype=bool)].itertuples(index=False):
+        found.append(((0, row.order, row.sub, check), Problem(row.invoice_id, reason(row))))
+
+
+def _party_columns(lines: pd.DataFrame) -> pd.DataFrame:
+    return lines.assign(customer_country=lines["party_country"])
+
+
+def _typed(frame: pd.DataFrame) -> pd.DataFrame:
+    """The columns typed as pandas types Python values (strings, integer amounts, a
+    boolean ``is_business``, ``Decimal`` rates, dates), as the ledger reads them."""
     clean = frame.astype(object).where(frame.notna(), None)
-    return clean.to_dict("records")
-
-
-def _get(table: Mapping[str, Mapping[str, Any]], key: Any, column: str) -> Any:
-    return table.get(key, {}).get(column)
+    return pd.DataFrame({column: clean[column].tolist() for column in LINE_COLUMNS})
 
 
 def _day(value: Any, tz: ZoneInfo) -> date | None:
