@@ -276,8 +276,10 @@ def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
 
 
 def _in_scope(frame: pd.DataFrame, scope: list[tuple[str, str]]) -> pd.DataFrame:
-    pairs = list(zip(frame["regime"], frame["period"], strict=True))
-    return frame[[pair in set(scope) for pair in pairs]]
+    """The rows of the returns in ``scope`` (the set is built once, not once per row)."""
+    wanted = set(scope)
+    pairs = zip(frame["regime"], frame["period"], strict=True)
+    return frame[[pair in wanted for pair in pairs]]
 
 
 def _filed(conn: Connection, keys: list[tuple[str, str]]) -> set[tuple[str, str]]:
