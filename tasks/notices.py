@@ -27,13 +27,11 @@ from domain.notices import plan as columns
 from domain.notices.register import REGISTER_COLUMNS
 from domain.pseudonym import customer_keys
 from echeancier.settings import Settings
-from tasks.runs import save_run
 from warehouse import tables
 from warehouse.engine import make_engine
 from warehouse.notice_tables import notice_exceptions
 from warehouse.outbox import cancel_pending, enqueue
 from warehouse.outbox_tables import notifications
-from warehouse.state import PipelineRun
 from warehouse.upsert import dialect_insert
 
 _CHUNK = 500
@@ -176,11 +174,6 @@ def publish_notice_artifacts(report: NoticeReport) -> None:
         table=report.by_kind or [{"kind": "none"}],
         description=f"{slug}: notices by kind on {report.as_of}",
     )
-
-
-@task(name="record_notice_run", cache_policy=NO_CACHE)
-def record_notice_run(settings: Settings, run: PipelineRun) -> None:
-    save_run(settings, run)
 
 
 def _frame(conn: Connection, table: Table, names: Sequence[str], *where: Any) -> pd.DataFrame:

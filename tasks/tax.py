@@ -52,11 +52,9 @@ from domain.tax.sheets import (
 )
 from domain.tax.threshold import ThresholdYear, distance_sales, threshold_years
 from echeancier.settings import Settings
-from tasks.runs import save_run
 from tasks.sync_common import engine_for
 from warehouse import tables
 from warehouse.outbox import enqueue
-from warehouse.state import PipelineRun
 from warehouse.tax_tables import oss_threshold, tax_deadlines, vat_lines, vat_returns
 from warehouse.upsert import dialect_insert
 
@@ -132,7 +130,8 @@ def compute_tax_returns(
 def store_tax_returns(settings: Settings, computed: TaxComputation) -> dict[str, int]:
     """Write the open returns' lines, sums and deadlines, and the threshold; a return
     filed since it was read is left alone (its computation is dropped). Lines carry
-    their ``customer_key`` from the start (NULL when no secret is configured), so
+    their ``customer_key`` from the start (NULL when no secret is configured; a night
+    without the secret leaves stored keys alone), so
     analysts can join a return's lines the night they appear rather than after the
     next retention pass; the same secret gives the same key, so a rerun changes no row."""
     ledger = computed.ledger
@@ -141,9 +140,10 @@ def store_tax_returns(settings: Settings, computed: TaxComputation) -> dict[str,
         now_filed = _filed(conn, keys)
         returns = [k for k in ledger.returns if (k.regime, k.period) not in now_filed]
         scope = [(k.regime, k.period) for k in returns]
-        lines = _in_scope(ledger.lines, scope).assign(
-            customer_key=lambda f: customer_keys(f["customer_id"], settings.pseudonym_secret())
-        )
+        lines = _in_scope(ledger.lines, scope)
+        secret = settings.pseudonym_secret()
+        if secret is not None:  # without one, a stored key is kept, never cleared
+            lines = lines.assign(customer_key=customer_keys(lines["customer_id"], secret))
         totals = _in_scope(ledger.totals, scope)
         deadlines = _in_scope(ledger.deadlines, scope)
         written = {
@@ -237,11 +237,6 @@ def publish_tax_artifacts(report: TaxReport) -> None:
         table=report.table() or [{"return": "none"}],
         description=f"tax-report: open returns on {report.as_of}",
     )
-
-
-@task(name="record_tax_run", cache_policy=NO_CACHE)
-def record_tax_run(settings: Settings, run: PipelineRun) -> None:
-    save_run(settings, run)
 
 
 # -- the mechanics ---------------------------------------------------------------------

@@ -231,6 +231,15 @@ def test_vat_lines_written_without_the_secret_are_keyed_by_the_next_run_with_it(
     assert all(key == customer_key(cid, SECRET) for cid, key in rows.values())
 
 
+def test_a_tax_night_without_the_secret_keeps_the_stored_keys(engine: Engine) -> None:
+    """A night run without the secret (a misconfigured worker) must not wipe the keys
+    analysts join on, nor count every line as changed."""
+    _tax_night(engine, SECRET)
+    assert _tax_night(engine, None)["vat_lines"] == 0
+    rows = _keys(engine, vat_lines, "vat_line_id")
+    assert all(key == customer_key(cid, SECRET) for cid, key in rows.values())
+
+
 # -- without a secret, and the logs ----------------------------------------------------------
 
 
