@@ -64,6 +64,14 @@ def benches(database_url: str | None) -> list[Bench]:
             "KPI backfill: the medium shop",
             [PY, "bench/kpi_backfill.py", "--database-url", "sqlite:///var/kpi-bench.db"],
         ),
+        Bench("Tax pieces: a synthetic medium shop", [PY, "bench/tax_pieces.py"]),
+        Bench(
+            "Outbox sending: the medium night's 1,011 notices",
+            [
+                *(PY, "bench/outbox_send.py", "--notices", "1011"),
+                *(("--database-url", database_url) if database_url else ()),
+            ],
+        ),
         Bench(
             "Sync throughput: the medium shop into SQLite",
             [PY, "bench/sync_throughput.py", "--size", "medium"],
