@@ -56,7 +56,7 @@ def prefect_server() -> Iterator[None]:
     """One Prefect test server for the whole session (startup costs seconds)."""
     from prefect.testing.utilities import prefect_test_harness
 
-    with prefect_test_harness(server_startup_timeout=60):
+    with prefect_test_harness(server_startup_timeout=240):  # a loaded, shared box: ~45 s alone
         yield
 
 
