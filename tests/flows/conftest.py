@@ -1,5 +1,7 @@
 """Flow-test fixtures: one Prefect test server per session, a live sandbox with a generated
-shop per test, and a migrated warehouse on SQLite and on PostgreSQL.
+shop per test, and a migrated warehouse on SQLite and on PostgreSQL. Tests that start
+from the shop already synced (``synced``) get private copies of the outcome of one sync
+per shop and backend per session (per xdist worker), instead of a full sync each.
 
 Seams are monkeypatched, never flow parameters: the environment points the settings at
 the sandbox and the warehouse; ``flows.sync.utc_now`` reads the sandbox's clock (the
@@ -15,8 +17,9 @@ import shutil
 import sqlite3
 import tempfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -27,7 +30,8 @@ os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 os.environ.pop("PREFECT_API_URL", None)
 
 import pytest
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func, select, text
+from sqlalchemy.engine import make_url
 
 from connectors.ratelimit import shared_limiter
 from sandbox.clock import Clock
@@ -35,7 +39,12 @@ from sandbox.generate import Summary, generate
 from sandbox.render import render_gocardless, render_stripe
 from sandbox.server import RunningSandbox, start
 from sandbox.store import Store
-from tests.warehouse.conftest import postgres_server, postgres_url  # noqa: F401
+from tests.warehouse.conftest import (  # noqa: F401
+    create_database,
+    drop_database,
+    postgres_server,
+    postgres_url,
+)
 from warehouse import tables
 from warehouse.engine import make_engine
 from warehouse.migrate import upgrade
@@ -129,17 +138,18 @@ class Live:
         return self.sandbox.app.state.clock.epoch()
 
 
-@pytest.fixture
-def live(
-    prefect_server: None,
-    shop: tuple[Store, Summary],
+@contextmanager
+def serving(
+    store: Store,
+    summary: Summary,
     warehouse_url: str,
+    clock: Clock,
     monkeypatch: pytest.MonkeyPatch,
 ) -> Iterator[Live]:
+    """Serve ``store`` at ``clock`` and point the settings and seams at it and the warehouse."""
     import flows.sync
 
-    store, summary = shop
-    with start(store, clock=Clock(summary.clock_start), seed=SEED) as running:
+    with start(store, clock=clock, seed=SEED) as running:
         for name, value in running.env().items():
             monkeypatch.setenv(name, value)
         monkeypatch.setenv("DATABASE_URL", warehouse_url)
@@ -151,6 +161,154 @@ def live(
             yield Live(running, store, summary, engine)
         finally:
             engine.dispose()
+
+
+@pytest.fixture
+def live(
+    prefect_server: None,
+    shop: tuple[Store, Summary],
+    warehouse_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Iterator[Live]:
+    store, summary = shop
+    with serving(store, summary, warehouse_url, Clock(summary.clock_start), monkeypatch) as out:
+        yield out
+
+
+# -- the shop synced once, copied per test ----------------------------------------------
+
+
+def copy_sqlite(source: Path, target: Path) -> None:
+    """A consistent copy of a SQLite database, even one another connection has open."""
+    src, dst = sqlite3.connect(source), sqlite3.connect(target)
+    try:
+        src.backup(dst)
+    finally:
+        src.close()
+        dst.close()
+
+
+@dataclass(frozen=True)
+class Synced:
+    """A shop as one sync for AS_OF left it: the sandbox's store, the warehouse (a SQLite
+    file, or a PostgreSQL database used only as a template), the sandbox clock's reading
+    when the sync ended (the cursors and ``synced_at`` stamps in the warehouse are of that
+    clock, so a copy's clock goes on from there)."""
+
+    store: Path
+    warehouse: str
+    clock: datetime
+
+
+class SyncedShops:
+    """One sync per shop template and backend for the session (per xdist worker).
+
+    The flow tests that start from a synced shop used to run that same full sync each;
+    a copy of its outcome (both sides: the sandbox's store and the warehouse) is what
+    each of them now gets. The tests of the sync itself still run their own.
+    """
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.done: dict[tuple[Path, str], Synced] = {}
+        self.templates: list[str] = []  # PostgreSQL databases to drop at the end
+        self.server: Engine | None = None
+
+    def get(
+        self, template: Path, summary: Summary, backend: str, request: pytest.FixtureRequest
+    ) -> Synced:
+        key = (template, backend)
+        if key not in self.done:
+            self.done[key] = self._sync(template, summary, backend, request)
+        return self.done[key]
+
+    def _sync(
+        self, template: Path, summary: Summary, backend: str, request: pytest.FixtureRequest
+    ) -> Synced:
+        from flows.sync import sync
+
+        home = self.root / f"{len(self.done)}-{backend}"
+        home.mkdir()
+        if backend == "sqlite":
+            shutil.copyfile(request.getfixturevalue("sqlite_warehouse_template"), home / "wh.db")
+            url = f"sqlite:///{home / 'wh.db'}"
+        else:
+            self.server = request.getfixturevalue("postgres_server")
+            url = create_database(self.server, "echeancier_synced")
+            self.templates.append(url)
+            upgrade(url)
+        copy_sqlite(template, home / "shop.db")
+        store = Store.open(home / "shop.db")
+        try:
+            with (
+                pytest.MonkeyPatch.context() as mp,
+                serving(store, summary, url, Clock(summary.clock_start), mp) as live,
+            ):
+                state = sync(as_of=AS_OF, return_state=True)
+                assert state.is_completed(), state.message
+                clock = live.sandbox.app.state.clock.now()
+        finally:
+            store.close()
+        if self.server is not None and backend == "postgresql":  # a template has no sessions
+            name = make_url(url).database
+            with self.server.connect() as conn:
+                conn.execute(
+                    text(
+                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                        " WHERE datname = :name AND pid <> pg_backend_pid()"
+                    ),
+                    {"name": name},
+                )
+        return Synced(home / "shop.db", url, clock)
+
+    def close(self) -> None:
+        for url in self.templates:
+            assert self.server is not None
+            drop_database(self.server, url)
+
+
+@pytest.fixture(scope="session")
+def synced_shops(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SyncedShops]:
+    shops = SyncedShops(tmp_path_factory.mktemp("synced"))
+    try:
+        yield shops
+    finally:
+        shops.close()
+
+
+@pytest.fixture
+def synced(
+    prefect_server: None,
+    shop_template: tuple[Path, Summary],
+    warehouse_url: str,
+    synced_shops: SyncedShops,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    request: pytest.FixtureRequest,
+) -> Iterator[Live]:
+    """As ``live``, but the shop already synced for AS_OF: private copies of the sandbox's
+    store and of the warehouse as the session's one sync of this shop left them, served
+    at the clock it ended at. ``warehouse_url`` only chooses the backend (so
+    ``parametrize("warehouse_url", ["sqlite"], indirect=True)`` still holds)."""
+    template, summary = shop_template
+    backend = make_url(warehouse_url).get_backend_name()
+    once = synced_shops.get(template, summary, backend, request)
+    copy_sqlite(once.store, tmp_path / "synced-shop.db")
+    server = None
+    if backend == "sqlite":
+        copy_sqlite(Path(str(make_url(once.warehouse).database)), tmp_path / "synced-wh.db")
+        url = f"sqlite:///{tmp_path / 'synced-wh.db'}"
+    else:
+        server = request.getfixturevalue("postgres_server")
+        url = create_database(server, "echeancier_copy", template=once.warehouse)
+    store = Store.open(tmp_path / "synced-shop.db")
+    try:
+        with serving(store, summary, url, Clock(once.clock), monkeypatch) as out:
+            yield out
+    finally:
+        store.close()
+        if server is not None:
+            drop_database(server, url)
 
 
 # -- what the sandbox holds, and what the warehouse holds -------------------------------

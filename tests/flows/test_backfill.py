@@ -20,7 +20,6 @@ import flows.backfill
 from deployments import catalog
 from domain.backfill import BackfillReport
 from flows.backfill import backfill
-from flows.sync import sync
 from tests.flows.conftest import AS_OF, Live
 from warehouse import tables
 from warehouse.kpi_tables import kpi_daily
@@ -29,8 +28,13 @@ from warehouse.outbox_tables import notifications
 FROM = AS_OF - timedelta(days=2)
 
 
+@pytest.fixture
+def live(synced: Live) -> Live:
+    """The shop already synced for AS_OF: copies of the session's one sync of it."""
+    return synced
+
+
 def test_backfill_reruns_the_day_based_flows_and_writes_to_no_one(live: Live) -> None:
-    assert sync(as_of=AS_OF, return_state=True).is_completed()
     state = backfill(date_from=FROM, date_to=AS_OF, return_state=True)
     assert state.is_completed(), state.message
     report = state.result()

@@ -49,11 +49,10 @@ WRITE_PATHS = ("/pay", "/actions/retry", "/v1/subscriptions/", "/mark_uncollecti
 
 
 @pytest.fixture
-def night(live: Live, monkeypatch: pytest.MonkeyPatch) -> Live:
+def night(synced: Live, monkeypatch: pytest.MonkeyPatch) -> Live:
     """The shop synced for AS_OF; the dunning flow reads the sandbox's clock."""
-    monkeypatch.setattr(flows.dunning, "utc_now", live.sandbox.app.state.clock.now)
-    assert sync(as_of=AS_OF, return_state=True).is_completed()
-    return live
+    monkeypatch.setattr(flows.dunning, "utc_now", synced.sandbox.app.state.clock.now)
+    return synced
 
 
 def run_dunning(**kwargs: Any) -> DunningReport:

@@ -22,8 +22,7 @@ import flows.quality
 import tasks.quality
 from domain.quality import GateResult
 from flows.quality import quality
-from flows.sync import sync
-from tests.flows.conftest import AS_OF, Live
+from tests.flows.conftest import Live
 from warehouse import tables
 
 NOW = datetime(2026, 6, 30, 23, 0, tzinfo=UTC)
@@ -151,10 +150,15 @@ def assert_docs_hold_no_pii(live: Live, docs: Path) -> None:
         assert not EMAIL.findall(text), page
 
 
+@pytest.fixture
+def live(synced: Live) -> Live:
+    """The shop already synced for AS_OF: copies of the session's one sync of it."""
+    return synced
+
+
 def test_clean_shop_passes_corrupt_rows_are_quarantined_and_a_table_failure_stops(
     live: Live, docs: Path
 ) -> None:
-    assert sync(as_of=AS_OF, return_state=True).is_completed()
 
     clean = run_gate()
     assert clean.passed

@@ -29,7 +29,6 @@ from sqlalchemy import select
 import flows.renewal_notices
 from domain.notices import NoticePolicy, NoticeReport, plan_renewal_notices
 from flows.renewal_notices import renewal_notices
-from flows.sync import sync
 from tests.domain.notices.build import outbox as box
 from tests.domain.notices.shop import renewal_frames
 from tests.flows.conftest import AS_OF, Live
@@ -45,11 +44,10 @@ FINANCE = "finance@example.com"  # Settings.finance_email's default
 
 
 @pytest.fixture
-def night(live: Live, monkeypatch: pytest.MonkeyPatch) -> Live:
+def night(synced: Live, monkeypatch: pytest.MonkeyPatch) -> Live:
     """The shop synced for AS_OF; the flow reads the sandbox's clock (end of AS_OF)."""
-    monkeypatch.setattr(flows.renewal_notices, "utc_now", live.sandbox.app.state.clock.now)
-    assert sync(as_of=AS_OF, return_state=True).is_completed()
-    return live
+    monkeypatch.setattr(flows.renewal_notices, "utc_now", synced.sandbox.app.state.clock.now)
+    return synced
 
 
 def run(**kwargs: Any) -> NoticeReport:

@@ -34,10 +34,10 @@ NIGHTS = 13  # 30 June .. 12 July: reminders, late parcels, then an overdue refu
 
 
 @pytest.fixture
-def night(live: Live, monkeypatch: pytest.MonkeyPatch) -> Live:
-    monkeypatch.setattr(flows.shipment_notices, "utc_now", live.sandbox.app.state.clock.now)
-    assert sync(as_of=AS_OF, return_state=True).is_completed()
-    return live
+def night(synced: Live, monkeypatch: pytest.MonkeyPatch) -> Live:
+    """The shop synced for AS_OF; the flow reads the sandbox's clock."""
+    monkeypatch.setattr(flows.shipment_notices, "utc_now", synced.sandbox.app.state.clock.now)
+    return synced
 
 
 def run(**kwargs: Any) -> NoticeReport:

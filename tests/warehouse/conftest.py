@@ -49,11 +49,13 @@ def postgres_server() -> Engine:
     return engine
 
 
-def create_database(server: Engine, prefix: str) -> str:
-    """Create an empty database on ``server``; return its URL."""
+def create_database(server: Engine, prefix: str, *, template: str | None = None) -> str:
+    """Create an empty database on ``server``, or a copy of the database at ``template``
+    (which nobody may be connected to); return its URL."""
     name = f"{prefix}_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}_{uuid.uuid4().hex[:8]}"
+    copy = f' TEMPLATE "{make_url(template).database}"' if template else ""
     with server.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
+        conn.execute(text(f'CREATE DATABASE "{name}"{copy}'))
     return normalise_url(server.url).set(database=name).render_as_string(hide_password=False)
 
 
