@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import os
 import queue
+import resource
 import signal
 import sqlite3
 import subprocess
@@ -97,6 +98,15 @@ class SandboxProcess:
     @property
     def url(self) -> str:
         return self.env["STRIPE_API_BASE"]
+
+    def cpu_seconds(self) -> float:
+        """The sandbox process's CPU so far (user + system, from /proc; 0 where there is
+        none): serving the shop costs the machine CPU that the real providers would not."""
+        try:
+            fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return 0.0
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
     def _call(self, method: str, path: str, **kwargs: Any) -> Any:
         response = httpx.request(method, f"{self.url}/__sandbox/{path}", timeout=120, **kwargs)
@@ -179,6 +189,9 @@ class PipelineRun:
     flow_seconds: float
     process_seconds: float
     report: dict[str, Any]
+    # CPU seconds of the pipeline process and everything it started (preparers, writer,
+    # Prefect's ephemeral server), user + system: what the sync cost the machine.
+    cpu_seconds: float = 0.0
 
     def pulled(self, provider: str) -> int:
         """Provider objects the run read: the rows of its raw copy (one per object, whatever
@@ -211,6 +224,7 @@ def run_pipeline(
 ) -> PipelineRun:
     """Run the real ``sync`` flow in its own process (bench/pipeline_child.py)."""
     env = prefect_child_env(sandbox_env, database_url, home)
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     out = subprocess.run(
         [sys.executable, str(ROOT / "bench" / "pipeline_child.py"), as_of.isoformat()],
@@ -222,10 +236,12 @@ def run_pipeline(
         check=False,
     )
     seconds = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     if out.returncode != 0:
         raise RuntimeError(f"the sync run failed ({out.returncode}):\n{out.stderr[-4000:]}")
     result = json.loads(out.stdout.strip().splitlines()[-1])
-    return PipelineRun(float(result["flow_seconds"]), seconds, result["report"])
+    return PipelineRun(float(result["flow_seconds"]), seconds, result["report"], cpu)
 
 
 @dataclass
