@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, NoReturn, Protocol
 
+import orjson
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Request, Response
 
@@ -30,13 +31,22 @@ from sandbox.faults import FaultPlan
 from sandbox.store import Store
 
 
+def dumps(body: Any) -> bytes:
+    """Compact UTF-8 JSON, as ``json.dumps(separators=(",", ":"), ensure_ascii=False)``.
+
+    orjson writes it several times faster: serialising list pages was a third of the
+    sandbox's CPU in the sync benchmark, CPU that the real providers do not take from the
+    machine. What orjson refuses (an integer beyond 64 bits, a non-string key) goes
+    through ``json``.
+    """
+    try:
+        return orjson.dumps(body)
+    except TypeError:
+        return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+
+
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    return Response(
-        json.dumps(body, separators=(",", ":"), ensure_ascii=False),
-        status=status,
-        headers=headers or {},
-        mimetype="application/json",
-    )
+    return Response(dumps(body), status=status, headers=headers or {}, mimetype="application/json")
 
 
 @dataclass

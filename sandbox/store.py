@@ -40,11 +40,15 @@ def _dumps(obj: Mapping[str, Any]) -> str:
     return json.dumps(obj, separators=(",", ":"), ensure_ascii=False)
 
 
-try:  # orjson (a Prefect dependency) writes the same compact JSON ~8x faster
+_loads: Callable[[str | bytes], Any] = json.loads
+
+try:  # orjson (a dependency) writes the same compact JSON and reads it back ~3-8x faster
     import orjson
 
     def _dumps(obj: Mapping[str, Any]) -> str:
         return orjson.dumps(obj).decode()
+
+    _loads = orjson.loads
 
 except ImportError:  # pragma: no cover
     pass
@@ -307,7 +311,7 @@ class Store:
     def get(self, provider: str, resource: str, obj_id: str) -> dict[str, Any] | None:
         table = self._ensure_table(provider, resource)
         row = self._conn().execute(f"SELECT body FROM {table} WHERE id = ?", (obj_id,)).fetchone()
-        return json.loads(row[0]) if row else None
+        return _loads(row[0]) if row else None
 
     def extra(self, provider: str, resource: str, obj_id: str) -> dict[str, Any]:
         """The keys stored beside an object that its wire form does not carry."""
@@ -351,7 +355,7 @@ class Store:
         conn = sqlite3.connect(self.path)
         try:
             for (body,) in conn.execute(f"SELECT body FROM {table} ORDER BY created, seq"):
-                yield json.loads(body)
+                yield _loads(body)
         finally:
             conn.close()
 
@@ -371,7 +375,7 @@ class Store:
                 f" ORDER BY {col}, created, seq"
             )
             for value, body in rows:
-                yield value, json.loads(body)
+                yield value, _loads(body)
         finally:
             conn.close()
 
@@ -425,7 +429,7 @@ class Store:
         sql += f" ORDER BY {order_col} {direction}, seq {direction} LIMIT ?"
         rows = self._conn().execute(sql, [*params, limit + 1]).fetchall()
         has_more = len(rows) > limit
-        items = [json.loads(body) for (_, body) in rows[:limit]]
+        items = [_loads(body) for (_, body) in rows[:limit]]
         if id_key is not None:
             for item, (row_id, _) in zip(items, rows, strict=False):
                 item[id_key] = row_id

@@ -76,7 +76,7 @@ def retrieve(
     sparse = store.get("stripe", resource, obj_id)
     if sparse is None or _expired(resource, sparse, now):
         raise missing(spec.label, obj_id)
-    obj = render(sparse)
+    obj = render(sparse, fresh=True)
     for path in expand_list(params):
         expand(store, obj, path.split("."), path)
     return obj
@@ -190,7 +190,7 @@ def list_objects(
     except UnknownCursor as exc:
         param = "starting_after" if after is not None else "ending_before"
         raise missing(spec.label, str(exc.args[0]), param=param) from None
-    data = [render(item) for item in items]
+    data = [render(item, fresh=True) for item in items]
     for path in expands:
         parts = path.split(".")
         if parts[0] != "data":
@@ -229,7 +229,7 @@ def expand(store: Store, obj: Any, parts: list[str], path: str, depth: int = 0) 
             if rest or resource is None:
                 raise invalid_request(f"This property cannot be expanded ({path}).", param="expand")
             return  # a dangling id stays an id, as Stripe leaves a deleted object's id
-        value = obj[name] = render(sparse)
+        value = obj[name] = render(sparse, fresh=True)
         depth += 1
     if value is None:
         return
