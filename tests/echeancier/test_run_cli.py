@@ -1,7 +1,10 @@
 """`echeancier run nightly` as an operator runs it: a separate process, real exit codes.
 
 The shop's history ends today (in Paris), so the run's own clock and the sandbox's agree
-as they would in production; a 40-customer shop keeps each run to seconds.
+as they would in production; a 40-customer shop keeps each run to seconds. The two
+nights report to a Prefect server, as on a host where ``make server`` runs (the session's
+test server: starting a throwaway one per run cost 20-40 s each on 2 busy cores); the
+failing run has no server configured and starts its own, as ``make demo`` does.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from sandbox.clock import Clock
 from sandbox.generate import generate
 from sandbox.server import RunningSandbox, start
 from sandbox.store import Store
+from tests.flows.conftest import prefect_server  # noqa: F401  (the session's Prefect server)
 
 BIN = Path(sys.executable).parent / "echeancier"
 
@@ -46,6 +50,15 @@ def env(running: RunningSandbox, tmp_path_factory: pytest.TempPathFactory) -> di
     }
 
 
+@pytest.fixture(scope="module")
+def served_env(env: dict[str, str], request: pytest.FixtureRequest) -> dict[str, str]:
+    """``env`` pointing at the session's Prefect server."""
+    from prefect.settings import PREFECT_API_URL
+
+    request.getfixturevalue("prefect_server")
+    return {**env, "PREFECT_API_URL": str(PREFECT_API_URL.value())}
+
+
 def _run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [str(BIN), "run", "nightly", *args], env=env, capture_output=True, text=True, timeout=300
@@ -53,9 +66,9 @@ def _run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_nightly_exits_zero_prints_the_summary_and_later_nights_change_nothing_new(
-    env: dict[str, str],
+    served_env: dict[str, str],
 ) -> None:
-    first = _run(env)
+    first = _run(served_env)
     assert first.returncode == 0, first.stderr
     assert "stripe/payments" in first.stdout
     assert "streams agree with the provider" in first.stdout
@@ -63,7 +76,7 @@ def test_nightly_exits_zero_prints_the_summary_and_later_nights_change_nothing_n
     assert "dunning " in first.stdout  # the chain went on to act
     # The second night syncs back only what the first night's own provider writes did
     # (a payment retry is a new charge at Stripe) and decides nothing new for the day.
-    second = _run(env)
+    second = _run(served_env)
     assert second.returncode == 0, second.stderr
     assert "actions_new 0" in second.stdout
     assert "notices_new 0" in second.stdout

@@ -179,7 +179,9 @@ def walk(night: Night, url: str) -> None:
     seen["later"] = {"copies": ids.count(notice["notification_id"]), "status": later["status"]}
 
 
-@pytest.fixture(scope="module")
+# Session-scoped: walking the crashed night takes 1-2 minutes, and a module fixture walks it
+# again whenever a test of another module runs between two of these on the same worker.
+@pytest.fixture(scope="session")
 def night(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Night]:
