@@ -2,6 +2,7 @@
 
     DATABASE_URL=… STRIPE_API_BASE=… python bench/nightly_child.py prefect 2026-07-01
     DATABASE_URL=… STRIPE_API_BASE=… python bench/nightly_child.py direct 2026-07-01
+    DATABASE_URL=… STRIPE_API_BASE=… python bench/nightly_child.py direct 2026-07-01 send-outbox
 
 ``prefect``: ``nightly(as_of=…)`` as ``echeancier run nightly`` runs it (an ephemeral
 Prefect server of its own), then the task runs and flow runs the server recorded.
@@ -13,6 +14,9 @@ as Prefect's default task runner is, after its ``wait_for``), ``prefect.futures.
 by ``concurrent.futures.wait``, ``flows.chain``'s launch of the downstream flows by a
 plain call of their functions, and what needs a run context (``get_run_logger``, the
 artifacts, ``emit_event``) by a plain logger and no-ops. The task calls are counted.
+
+``send-outbox`` after the date: the daytime sender instead of the night (direct mode), as
+the deployment that delivers by day what the night queued (bench/whole_night.py's setup).
 
 In both modes the flows' ``utc_now`` seams read the sandbox's clock, as
 bench/pipeline_child.py does (a generated shop lives at its own date).
@@ -170,6 +174,12 @@ def main() -> None:
     nightly = flows.nightly.nightly
     if mode == "direct":
         go_direct(found)
+    if len(sys.argv) > 3 and sys.argv[3] == "send-outbox":  # the daytime sender, direct only
+        import flows.send_outbox
+
+        report = flows.send_outbox.send_outbox(as_of=as_of)
+        print(json.dumps({"flow": "send-outbox", "report": str(report)[:2000]}), flush=True)
+        return
     if mode == "prefect":  # the ephemeral server starts here, not in the timed night (a
         # deployment's worker talks to a server that is already up)
         from prefect.client.orchestration import get_client
