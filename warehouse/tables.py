@@ -380,6 +380,7 @@ invoice_payments = Table(
     iso_currency(),
     Index(None, "invoice_id"),
     Index(None, "payment_intent_id"),
+    Index(None, "charge_id"),  # the sync's links look payments up by charge (0009)
 )
 
 RECON_STATUSES = ("open", "resolved", "accepted")
