@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 import pandas as pd
 from prefect import task
 from prefect.cache_policies import NO_CACHE
-from sqlalchemy import Engine, func, or_, select
+from sqlalchemy import Engine, func, or_, select, union
 
 from connectors.factory import Connectors, from_settings
 from domain.normalise import resolve_payment_links as resolve_links
@@ -82,9 +82,11 @@ def save_cursors(settings: Settings, states: Sequence[SyncState], at: datetime) 
 # -- links -----------------------------------------------------------------------------
 
 
-def _frame(conn: Any, name: str, where: Any) -> pd.DataFrame:
-    target = table(name)  # in key order: "the last row wins" lookups never hang on the plan
-    query = select(target).where(where(target)).order_by(*target.primary_key.columns)
+def _frame(conn: Any, name: str, column: str, among: Any) -> pd.DataFrame:
+    """The rows of ``name`` whose ``column`` is in the subquery ``among``, in key order (so
+    the "last row wins" lookups never depend on the query plan)."""
+    target = table(name)
+    query = select(target).where(target.c[column].in_(among)).order_by(*target.primary_key.columns)
     rows = conn.execute(query).all()
     return pd.DataFrame([tuple(r) for r in rows], columns=[c.name for c in target.columns])
 
@@ -94,12 +96,13 @@ def resolve_payment_links(settings: Settings, seen_at: datetime) -> dict[str, Ta
     """Fill payments' invoice, subscription, payout, customer and dispute status from the
     rows that know them; write only the payments that change.
 
-    The rows that know them are found by semi-joins in the database (``IN (SELECT …)``
-    over the open payments), one query per table: after a first sync every payment is
-    open, and looking 1.4 M of them up 500 ids a query took the large shop's PostgreSQL
-    over twenty minutes; on an ordinary night the open payments are few and the same
-    queries are index lookups."""
-    p = tables.payments
+    The rows that know them are found by semi-joins in the database (``column IN (SELECT
+    …)`` over the open payments, never two such conditions joined by OR, which PostgreSQL
+    cannot turn into a join), one query per table and key: after a first sync every
+    payment is open, and looking 1.4 M of them up 500 ids a query took the large shop's
+    PostgreSQL over twenty minutes; on an ordinary night the open payments are few and the
+    same queries are index lookups."""
+    p, ip = tables.payments, tables.invoice_payments
     open_links = or_(
         p.c.invoice_id.is_(None),
         p.c.subscription_id.is_(None),
@@ -116,37 +119,30 @@ def resolve_payment_links(settings: Settings, seen_at: datetime) -> dict[str, Ta
         payments = pd.DataFrame([tuple(r) for r in rows], columns=[c.name for c in p.columns])
         if payments.empty:
             return {}
-        open_ids = of_open(p.c.payment_id)
-        invoice_payments = _frame(
-            conn,
-            "invoice_payments",
-            lambda t: or_(
-                t.c.payment_intent_id.in_(of_open(p.c.payment_intent_id)),
-                t.c.charge_id.in_(open_ids),
-            ),
-        )
-        ip = tables.invoice_payments
-        their_invoices = select(ip.c.invoice_id).where(
-            or_(
-                ip.c.payment_intent_id.in_(of_open(p.c.payment_intent_id)),
-                ip.c.charge_id.in_(open_ids),
+        open_ids, open_intents = of_open(p.c.payment_id), of_open(p.c.payment_intent_id)
+        invoice_payments = (
+            pd.concat(
+                [
+                    _frame(conn, "invoice_payments", "payment_intent_id", open_intents),
+                    _frame(conn, "invoice_payments", "charge_id", open_ids),
+                ],
+                ignore_index=True,
             )
+            .drop_duplicates("invoice_payment_id")
+            .sort_values("invoice_payment_id", kind="stable", ignore_index=True)
+        )
+        their_invoices = union(
+            of_open(p.c.invoice_id),
+            select(ip.c.invoice_id).where(ip.c.payment_intent_id.in_(open_intents)),
+            select(ip.c.invoice_id).where(ip.c.charge_id.in_(open_ids)),
         )
         changed = resolve_links(
             payments,
             invoice_payments=invoice_payments,
-            invoices=_frame(
-                conn,
-                "invoices",
-                lambda t: or_(
-                    t.c.invoice_id.in_(of_open(p.c.invoice_id)), t.c.invoice_id.in_(their_invoices)
-                ),
-            ),
-            payout_lines=_frame(conn, "payout_lines", lambda t: t.c.payment_id.in_(open_ids)),
-            disputes=_frame(conn, "disputes", lambda t: t.c.payment_id.in_(open_ids)),
-            mandates=_frame(
-                conn, "mandates", lambda t: t.c.mandate_id.in_(of_open(p.c.mandate_id))
-            ),
+            invoices=_frame(conn, "invoices", "invoice_id", their_invoices),
+            payout_lines=_frame(conn, "payout_lines", "payment_id", open_ids),
+            disputes=_frame(conn, "disputes", "payment_id", open_ids),
+            mandates=_frame(conn, "mandates", "mandate_id", of_open(p.c.mandate_id)),
         )
         if changed.empty:
             return {}
