@@ -82,11 +82,10 @@ def save_cursors(settings: Settings, states: Sequence[SyncState], at: datetime) 
 # -- links -----------------------------------------------------------------------------
 
 
-def _frame(conn: Any, name: str, column: str, among: Any) -> pd.DataFrame:
-    """The rows of ``name`` whose ``column`` is in the subquery ``among``, in key order (so
-    the "last row wins" lookups never depend on the query plan)."""
-    target = table(name)
-    query = select(target).where(target.c[column].in_(among)).order_by(*target.primary_key.columns)
+def _frame(conn: Any, target: Any, where: Any) -> pd.DataFrame:
+    """The rows of ``target`` that match ``where``, in key order (so the "last row wins"
+    lookups never depend on the query plan)."""
+    query = select(target).where(where).order_by(*target.primary_key.columns)
     rows = conn.execute(query).all()
     return pd.DataFrame([tuple(r) for r in rows], columns=[c.name for c in target.columns])
 
@@ -115,34 +114,35 @@ def resolve_payment_links(settings: Settings, seen_at: datetime) -> dict[str, Ta
         return select(column).where(open_links).where(column.is_not(None))
 
     with engine_for(settings.database_url).begin() as conn:
-        rows = conn.execute(select(p).where(open_links)).all()
-        payments = pd.DataFrame([tuple(r) for r in rows], columns=[c.name for c in p.columns])
+        payments = _frame(conn, p, open_links)
         if payments.empty:
             return {}
-        open_ids, open_intents = of_open(p.c.payment_id), of_open(p.c.payment_intent_id)
+        open_ids = of_open(p.c.payment_id)
+        by_intent = ip.c.payment_intent_id.in_(of_open(p.c.payment_intent_id))
+        by_charge = ip.c.charge_id.in_(open_ids)
         invoice_payments = (
-            pd.concat(
-                [
-                    _frame(conn, "invoice_payments", "payment_intent_id", open_intents),
-                    _frame(conn, "invoice_payments", "charge_id", open_ids),
-                ],
-                ignore_index=True,
-            )
+            pd.concat([_frame(conn, ip, by_intent), _frame(conn, ip, by_charge)], ignore_index=True)
             .drop_duplicates("invoice_payment_id")
             .sort_values("invoice_payment_id", kind="stable", ignore_index=True)
         )
         their_invoices = union(
             of_open(p.c.invoice_id),
-            select(ip.c.invoice_id).where(ip.c.payment_intent_id.in_(open_intents)),
-            select(ip.c.invoice_id).where(ip.c.charge_id.in_(open_ids)),
+            select(ip.c.invoice_id).where(by_intent),
+            select(ip.c.invoice_id).where(by_charge),
+        )
+        inv, lines, disputes, mandates = (
+            tables.invoices,
+            tables.payout_lines,
+            tables.disputes,
+            tables.mandates,
         )
         changed = resolve_links(
             payments,
             invoice_payments=invoice_payments,
-            invoices=_frame(conn, "invoices", "invoice_id", their_invoices),
-            payout_lines=_frame(conn, "payout_lines", "payment_id", open_ids),
-            disputes=_frame(conn, "disputes", "payment_id", open_ids),
-            mandates=_frame(conn, "mandates", "mandate_id", of_open(p.c.mandate_id)),
+            invoices=_frame(conn, inv, inv.c.invoice_id.in_(their_invoices)),
+            payout_lines=_frame(conn, lines, lines.c.payment_id.in_(open_ids)),
+            disputes=_frame(conn, disputes, disputes.c.payment_id.in_(open_ids)),
+            mandates=_frame(conn, mandates, mandates.c.mandate_id.in_(of_open(p.c.mandate_id))),
         )
         if changed.empty:
             return {}
