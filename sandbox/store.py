@@ -21,7 +21,6 @@ Example::
 
 from __future__ import annotations
 
-import json
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -31,27 +30,19 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 MAX_KEYS = 5
 _BULK_FLUSH = 20_000
 
 
 def _dumps(obj: Mapping[str, Any]) -> str:
-    """Compact JSON, as ``json.dumps(separators=(",", ":"), ensure_ascii=False)`` gives it."""
-    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False)
+    """Compact JSON, as ``json.dumps(separators=(",", ":"), ensure_ascii=False)`` gives it;
+    orjson (a dependency) writes it ~8x faster and reads it back (:func:`_loads`) ~3x."""
+    return orjson.dumps(obj).decode()
 
 
-_loads: Callable[[str | bytes], Any] = json.loads
-
-try:  # orjson (a dependency) writes the same compact JSON and reads it back ~3-8x faster
-    import orjson
-
-    def _dumps(obj: Mapping[str, Any]) -> str:
-        return orjson.dumps(obj).decode()
-
-    _loads = orjson.loads
-
-except ImportError:  # pragma: no cover
-    pass
+_loads = orjson.loads
 
 
 @dataclass(frozen=True)
