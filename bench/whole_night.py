@@ -400,6 +400,11 @@ def setup(args: argparse.Namespace, folder: Path, url: str) -> Setup:
     return out
 
 
+def mails_sent(result: dict[str, Any]) -> int:
+    """The e-mails a run sent: its SendGrid requests in the sandbox's log."""
+    return sum(1 for r in result["requests"] if r["provider"] == "sendgrid")
+
+
 def the_day_between(folder: Path, done: Setup, night_start: datetime, timeout: float) -> int:
     """The day between the first night and the measured one (not timed): the daytime
     sender delivers what the first night queued, at 16:00 Paris, with no rate limits.
@@ -423,7 +428,7 @@ def the_day_between(folder: Path, done: Setup, night_start: datetime, timeout: f
             limits=False,
             flow="send-outbox",
         )
-        one = sum(1 for r in result["requests"] if r["provider"] == "sendgrid")
+        one = mails_sent(result)
         sent += one
         log(f"setup: a pass sent {one:,} e-mails in {result['process_seconds']:.0f} s")
         if one < PASS_LIMIT:
@@ -593,7 +598,7 @@ def main() -> None:
     log(f"night: {result['seconds']:.1f} s, peak {result['peak_tree_mb']:,.0f} MB")
     steps = step_times(done.url, since)
     print(markdown(args, done, result, steps))
-    mails = sum(1 for r in result["requests"] if r["provider"] == "sendgrid")
+    mails = mails_sent(result)
     print(
         f"\nThe day before (not timed): the daytime sender delivered {day:,} e-mails the first"
         " night had queued for the day (send window from 09:00), as the send-outbox"
