@@ -82,19 +82,15 @@ def _store(path: str) -> Any:
 
 
 def _fast_paths() -> None:
-    """Two shortcuts of this process's own, same output: the store's bodies decoded with
-    orjson (the stdlib decoder was 15 % of a worker), and no defensive deep copy in
-    Stripe's ``render`` (each sparse object here is a fresh decode no one else holds;
-    the copy was 10-15 %). Rendering and loading were ~2 ms an object: the large
-    shop's 6 M objects must load in a fraction of the hours that would take."""
+    """A shortcut of this process's own, same output: no defensive deep copy in Stripe's
+    ``render`` (each sparse object here is a fresh decode no one else holds; the copy
+    was 10-15 %). Rendering and loading were ~2 ms an object: the large shop's 6 M
+    objects must load in a fraction of the hours that would take. (The store itself
+    decodes with orjson now, so its decoder is no longer swapped here.)"""
     from types import SimpleNamespace
 
-    import orjson
-
     import sandbox.providers.stripe_wire as wire
-    import sandbox.store as store
 
-    store.json = SimpleNamespace(loads=orjson.loads, dumps=store.json.dumps)  # type: ignore[assignment]
     wire.copy = SimpleNamespace(deepcopy=lambda value: value)  # type: ignore[assignment]
 
 
