@@ -29,10 +29,11 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from domain.tax.amounts import to_eur
-from domain.tax.fx import FxTable
+from domain.tax.fx import FxTable, Pick
 from domain.tax.lines import Problem
 from domain.tax.periods import bounds, shift
 from domain.tax.policy import REGIMES, TaxCalendar
@@ -154,11 +155,11 @@ def build_ledger(
     """The open returns of ``as_of`` from the current lines and what was filed."""
     problems: list[Problem] = []
     # The returns as of ``as_of``: an event dated later is not known yet on that day.
-    supply = supply[supply["tax_point_on"].map(lambda day: day <= as_of).astype(bool)]
+    supply = supply[_per_day(supply["tax_point_on"], lambda day: day <= as_of).astype(bool)]
     stored = {(r["regime"], r["period"]): r for r in deadlines.astype(object).to_dict("records")}
     filed = {k for k, r in stored.items() if r["status"] == "filed"}
     open_returns: list[ReturnKey] = []
-    out: list[dict[str, Any]] = []
+    out: list[tuple[Any, ...]] = []
     provisional: set[ReturnKey] = set()
     for regime in REGIMES:
         current = calendar.period_of(regime, as_of)
@@ -169,11 +170,14 @@ def build_ledger(
         filed_periods = sorted(p for (r, p) in filed if r == regime)
         needed = set(periods) | set(filed_periods)
         lines = _regime_lines(supply, regime, calendar, fx, problems, provisional, needed)
-        own = [line for line in lines if line["period"] in periods]
-        out.extend(own)
-        out.extend(
-            _corrections(regime, calendar, lines, filed_lines, filed_periods, periods, problems)
+        in_open = lines["period"].isin(periods).to_numpy(dtype=bool)
+        out.extend(_tuples(lines[in_open]))
+        in_filed = lines[lines["period"].isin(filed_periods).to_numpy(dtype=bool)]
+        corrections = _corrections(
+            regime, calendar, in_filed, filed_lines, filed_periods, periods, problems
         )
+        out.extend(tuple(line[c] for c in VAT_LINE_COLUMNS) for line in corrections)
+    # from rows, as pandas infers each column's type from the values (ints, bools, objects)
     frame = pd.DataFrame(out, columns=list(VAT_LINE_COLUMNS))
     frame = frame.sort_values(["regime", "period", "vat_line_id"], ignore_index=True)
     totals = return_totals(frame)
@@ -259,49 +263,129 @@ def _regime_lines(
     problems: list[Problem],
     provisional: set[ReturnKey],
     needed: set[str],
-) -> list[dict[str, Any]]:
-    """The lines of ``regime`` whose period is in ``needed`` (open or filed returns)."""
+) -> pd.DataFrame:
+    """The lines of ``regime`` whose period is in ``needed`` (open or filed returns), as
+    :func:`_ledger_line` makes them, one column at a time: periods per distinct day, the
+    ECB rate per currency and period, euro amounts only off the euro, rates quantized
+    per distinct rate (a night's returns hold hundreds of thousands of lines and a few
+    hundred days, currencies and rates)."""
     rows = supply if regime == "FR_CA3" else supply[supply["treatment"] == "oss"]
-    periods = rows["tax_point_on"].map(lambda day: calendar.period_of(regime, day))
-    rows = rows[periods.isin(needed).astype(bool)]
-    out = []
-    missing: set[tuple[str, str]] = set()
-    for line in rows.astype(object).where(rows.notna(), None).to_dict("records"):
-        period = calendar.period_of(regime, line["tax_point_on"])
-        supply_period = calendar.period_of(regime, line["supply_on"])
-        fx_rate = fx_on = None
-        if line["currency"] != "EUR":
-            pick = fx.pick(line["currency"], bounds(period)[1])
-            if pick is None:
-                if (line["currency"], period) not in missing:
-                    missing.add((line["currency"], period))
-                    problems.append(
-                        Problem(
-                            f"{regime} {period}",
-                            f"no ECB rate for {line['currency']}: its lines are left out "
-                            "(load the ECB CSV: echeancier tax load-fx FILE)",
-                        )
-                    )
-                continue
-            fx_rate, fx_on = pick.rate, pick.day
-            if pick.provisional:
-                provisional.add(ReturnKey(regime, period))
-        earlier = regime == "OSS" and supply_period != period
-        out.append(
-            _ledger_line(
-                line,
-                regime=regime,
-                period=period,
-                section="correction" if earlier else "supplies",
-                corrected_period=supply_period if earlier else None,
-                supply_period=supply_period,
-                fx_rate=fx_rate,
-                fx_on=fx_on,
-                amounts={k: int(line[k]) for k in ("taxable_base", "vat")},
-                origin="line",
+    period = _per_day(rows["tax_point_on"], lambda day: calendar.period_of(regime, day))
+    wanted = pd.Series(period, dtype=object).isin(needed).to_numpy(dtype=bool)
+    rows, period = rows[wanted], period[wanted]
+    rows = rows.astype(object).where(rows.notna(), None)
+    currency = rows["currency"].to_numpy(dtype=object)
+    foreign = currency != "EUR"
+    picks: dict[tuple[str, str], Pick | None] = {}
+    for pair in zip(currency[foreign], period[foreign], strict=True):
+        if pair in picks:
+            continue
+        picks[pair] = pick = fx.pick(pair[0], bounds(pair[1])[1])
+        if pick is None:
+            problems.append(
+                Problem(
+                    f"{regime} {pair[1]}",
+                    f"no ECB rate for {pair[0]}: its lines are left out "
+                    "(load the ECB CSV: echeancier tax load-fx FILE)",
+                )
             )
+        elif pick.provisional:
+            provisional.add(ReturnKey(regime, pair[1]))
+    chosen = np.full(len(rows), None, dtype=object)
+    chosen[foreign] = [picks[pair] for pair in zip(currency[foreign], period[foreign], strict=True)]
+    kept = np.array([not f or p is not None for f, p in zip(foreign, chosen, strict=True)], bool)
+    rows, period, chosen = rows[kept], period[kept], chosen[kept]
+    currency, foreign = currency[kept], foreign[kept]
+    supply_period = _per_day(rows["supply_on"], lambda day: calendar.period_of(regime, day))
+    earlier = period != supply_period if regime == "OSS" else np.zeros(len(rows), dtype=bool)
+    section = np.where(earlier, "correction", "supplies").astype(object)
+    corrected = np.where(earlier, supply_period, None).astype(object)
+    fx_rate = np.array([p.rate if p is not None else None for p in chosen], dtype=object)
+    fx_on = np.array([p.day if p is not None else None for p in chosen], dtype=object)
+    rate = _quantized(rows["rate"])
+    columns = {c: rows[c].to_numpy(dtype=object) for c in _FROM_SUPPLY}
+    amounts, eur = {}, {}
+    for k in ("taxable_base", "vat"):
+        amounts[k] = np.array([int(v) for v in rows[k]] or [], dtype=object)
+        eur[f"{k}_eur"] = amounts[k].copy()
+        eur[f"{k}_eur"][foreign] = [
+            to_eur(a, c, r)
+            for a, c, r in zip(
+                amounts[k][foreign], currency[foreign], fx_rate[foreign], strict=True
+            )
+        ]
+    ids = [
+        stable_id(regime, p, key, t, c, r, s, cp, "line")
+        for p, key, t, c, r, s, cp in zip(
+            period,
+            columns["line_key"],
+            columns["treatment"],
+            columns["country"],
+            rate,
+            section,
+            corrected,
+            strict=True,
         )
-    return out
+    ]
+    n = len(rows)
+    return pd.DataFrame(
+        {
+            **{c: np.full(n, None, dtype=object) for c in VAT_LINE_COLUMNS},
+            **columns,
+            "vat_line_id": np.array(ids, dtype=object),
+            "regime": np.full(n, regime, dtype=object),
+            "period": period,
+            "section": section,
+            "corrected_period": corrected,
+            "supply_period": supply_period,
+            "rate": rate,
+            "is_business": np.array([bool(v) for v in rows["is_business"]], dtype=object),
+            "fx_rate": fx_rate,
+            "fx_on": fx_on,
+            **amounts,
+            **eur,
+            "return_currency": np.full(n, "EUR", dtype=object),
+        },
+        columns=list(VAT_LINE_COLUMNS),
+    )
+
+
+#: The columns a ledger line takes as they are from its VAT line.
+_FROM_SUPPLY = (
+    "line_key",
+    "source",
+    "source_id",
+    "invoice_id",
+    "payment_id",
+    "provider",
+    "customer_id",
+    "customer_country",
+    "customer_vat_id",
+    "tax_point_on",
+    "treatment",
+    "country",
+    "rate_source",
+    "rate_category",
+    "currency",
+)
+
+
+def _per_day(days: pd.Series, function: Any) -> np.ndarray:
+    """``function`` of each day, computed once per distinct day."""
+    codes, distinct = pd.factorize(days.astype(object), use_na_sentinel=False)
+    results = np.empty(len(distinct), dtype=object)
+    results[:] = [function(day) for day in distinct]
+    return results[codes]
+
+
+def _quantized(rates: pd.Series) -> np.ndarray:
+    """``Decimal(str(rate)).quantize(RATE_QUANTUM)`` of each rate, once per distinct rate."""
+    return _per_day(rates, lambda rate: Decimal(str(rate)).quantize(RATE_QUANTUM))
+
+
+def _tuples(frame: pd.DataFrame) -> list[tuple[Any, ...]]:
+    """The rows of ``frame`` (in ``VAT_LINE_COLUMNS`` order) as tuples of Python values."""
+    return list(zip(*(frame[c].tolist() for c in VAT_LINE_COLUMNS), strict=True))
 
 
 def _ledger_line(
@@ -355,7 +439,7 @@ def _ledger_line(
 def _corrections(
     regime: str,
     calendar: TaxCalendar,
-    current: list[dict[str, Any]],
+    current: pd.DataFrame,
     filed_lines: pd.DataFrame,
     filed_periods: list[str],
     open_periods: list[str],
@@ -366,7 +450,7 @@ def _corrections(
     if not filed_periods:
         return []
     filed_set = set(filed_periods)
-    now = [dict(line, event=line["period"]) for line in current if line["period"] in filed_set]
+    now = [dict(line, event=line["period"]) for line in current.to_dict("records")]
     before = []
     if not filed_lines.empty:
         stored = filed_lines[filed_lines["regime"] == regime]

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 
 import pandas as pd
 
@@ -39,18 +40,24 @@ def distance_sales(supply: pd.DataFrame, fx: FxTable, *, seller_country: str) ->
     """The lines that count, with their base in euro cents (quarter-end ECB rate)."""
     foreign = supply["customer_country"].isin(EU_COUNTRIES - {seller_country})
     counted = supply[foreign & supply["treatment"].isin(["oss", "domestic"])]
+    bases = [int(base) for base in counted["taxable_base"]]
+    lines = zip(
+        counted["tax_point_on"], counted["line_key"], counted["currency"], bases, strict=True
+    )
+    rates: dict[tuple[str, date], Decimal | None] = {}
     rows = []
-    for line in counted.to_dict("records"):
-        day = line["tax_point_on"]
-        rate = None
-        if line["currency"] != "EUR":
-            pick = fx.pick(line["currency"], bounds(period_of("quarter", day))[1])
-            if pick is None:
-                continue  # reported as a problem by the returns
-            rate = pick.rate
-        rows.append(
-            (day, line["line_key"], to_eur(int(line["taxable_base"]), line["currency"], rate))
-        )
+    for day, key, currency, base in lines:
+        if currency == "EUR":
+            rows.append((day, key, base))
+            continue
+        end = bounds(period_of("quarter", day))[1]
+        if (currency, end) not in rates:
+            pick = fx.pick(currency, end)
+            rates[currency, end] = None if pick is None else pick.rate
+        rate = rates[currency, end]
+        if rate is None:
+            continue  # reported as a problem by the returns
+        rows.append((day, key, to_eur(base, currency, rate)))
     return pd.DataFrame(rows, columns=["day", "line_key", "base_eur"])
 
 
@@ -59,8 +66,9 @@ def threshold_years(sales: pd.DataFrame, *, as_of: date, threshold: int) -> list
     sales = sales[sales["day"] <= as_of] if not sales.empty else sales
     out = []
     totals: dict[int, int] = {}
+    years = pd.Series([d.year for d in sales["day"]], index=sales.index, dtype="int64")
     for year in (as_of.year - 2, as_of.year - 1, as_of.year):
-        own = sales[[d.year == year for d in sales["day"]]] if not sales.empty else sales
+        own = sales[(years == year).to_numpy(dtype=bool)] if not sales.empty else sales
         own = own.sort_values(["day", "line_key"]) if not own.empty else own
         running = own["base_eur"].cumsum() if not own.empty else pd.Series(dtype="int64")
         over = own[running > threshold] if not own.empty else own
