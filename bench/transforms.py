@@ -7,7 +7,8 @@ on the warehouse its setup leaves). For each step, the flow's own task functions
 (``.fn``: no Prefect), one after the other, ``--repeat`` times (median):
 
 - reconciliation: ``read_recon_frames`` vs ``find_recon_exceptions``;
-- dunning decisions: ``read_dunning_inputs`` vs ``decide_dunning`` (``domain.dunning.decide``);
+- dunning decisions: reading each customer partition's inputs (tasks/partitions.py, as
+  ``decide_dunning`` does) vs ``domain.dunning.decide`` on them, summed over partitions;
 - VAT lines and returns: ``read_tax_inputs`` vs ``compute_tax_returns`` (``domain/tax``);
 - the KPI backfill: ``read_kpi_inputs`` vs ``compute_kpi_daily`` over every day from
   the first subscription to ``--as-of``.
@@ -38,11 +39,28 @@ def timed(call: Callable[[], Any]) -> tuple[float, Any]:
     return time.perf_counter() - started, result
 
 
-def steps(settings: Any, as_of: date) -> dict[str, tuple[Callable[[], Any], Callable[[Any], Any]]]:
-    """Per step: (read its inputs, compute from them)."""
-    from tasks.dunning import decide_dunning, load_dunning_policy, read_dunning_inputs
+Timed = Callable[[], tuple[float, float]]
+
+
+def pair(read: Callable[[], Any], compute: Callable[[Any], Any]) -> Timed:
+    """A step timed as (read its inputs, compute from them)."""
+
+    def run() -> tuple[float, float]:
+        read_s, inputs = timed(read)
+        compute_s, _ = timed(partial(compute, inputs))
+        return read_s, compute_s
+
+    return run
+
+
+def steps(settings: Any, as_of: date) -> dict[str, Timed]:
+    """Per step: a run that returns (seconds reading its inputs, seconds computing)."""
+    from domain.dunning import decide
+    from tasks.dunning import SOURCES, Shared, load_dunning_policy, partition_inputs
     from tasks.kpis import compute_kpi_daily, read_kpi_inputs
+    from tasks.partitions import customer_partitions
     from tasks.reconcile import find_recon_exceptions, load_recon_policy, read_recon_frames
+    from tasks.sync_common import engine_for
     from tasks.tax import compute_tax_returns, load_tax_policies, read_tax_inputs
 
     recon_policy = load_recon_policy.fn(settings)
@@ -54,22 +72,36 @@ def steps(settings: Any, as_of: date) -> dict[str, tuple[Callable[[], Any], Call
         first = inputs.subscriptions["start_at"].min().tz_convert(tz).date()
         return compute_kpi_daily.fn(inputs, first, as_of, tz)
 
+    def dunning() -> tuple[float, float]:
+        """As ``decide_dunning`` runs: the partitions (their table, the shared rows) and
+        each partition's frames are the read; ``decide`` on each is the compute."""
+        engine = engine_for(settings.database_url)
+        started = time.perf_counter()
+        compute_s = 0.0
+        with customer_partitions(engine, settings.dunning_partition_size) as parts:
+            shared = Shared.read(parts[0], tuple(SOURCES))
+            for part in parts:
+                inputs = partition_inputs(part, shared)
+                seconds, _ = timed(
+                    partial(
+                        decide, inputs, dunning_policy, rates, as_of, portal_url=settings.portal_url
+                    )
+                )
+                compute_s += seconds
+                del inputs
+        return time.perf_counter() - started - compute_s, compute_s
+
     return {
-        "reconciliation (rules)": (
+        "reconciliation (rules)": pair(
             lambda: read_recon_frames.fn(settings),
             lambda frames: find_recon_exceptions.fn(frames, as_of, recon_policy),
         ),
-        "dunning decisions": (
-            lambda: read_dunning_inputs.fn(settings),
-            lambda inputs: decide_dunning.fn(
-                inputs, dunning_policy, rates, as_of, settings.portal_url
-            ),
-        ),
-        "VAT lines and returns": (
+        "dunning decisions": dunning,
+        "VAT lines and returns": pair(
             lambda: read_tax_inputs.fn(settings),
             lambda inputs: compute_tax_returns.fn(inputs, as_of, vat_rates, calendar, tz),
         ),
-        "KPI backfill (whole history)": (lambda: read_kpi_inputs.fn(settings), backfill),
+        "KPI backfill (whole history)": pair(lambda: read_kpi_inputs.fn(settings), backfill),
     }
 
 
@@ -85,11 +117,10 @@ def main() -> None:
     as_of = date.fromisoformat(args.as_of)
     print("| step | read its inputs | compute | compute / read | target ≤ 3× |")
     print("|---|---|---|---|---|")
-    for name, (read, compute) in steps(settings, as_of).items():
+    for name, run in steps(settings, as_of).items():
         reads, computes = [], []
         for _ in range(args.repeat):
-            read_s, inputs = timed(read)
-            compute_s, _ = timed(partial(compute, inputs))
+            read_s, compute_s = run()
             reads.append(read_s)
             computes.append(compute_s)
         r, c = statistics.median(reads), statistics.median(computes)

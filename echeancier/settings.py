@@ -48,6 +48,9 @@ class Settings(BaseSettings):
     # How many mails the outbox sender has in flight at once (tasks/outbox.py): each waits
     # on SendGrid's answer, not on us; the SendGrid token bucket still caps the rate.
     outbox_send_workers: int = Field(8, alias="ECHEANCIER_OUTBOX_SEND_WORKERS", ge=1, le=64)
+    # How many customers the dunning decisions read and decide at a time (tasks/partitions.py):
+    # memory follows the partition, not the shop (~1 GB of frames at 20,000 on the large shop).
+    dunning_partition_size: int = Field(20_000, alias="ECHEANCIER_DUNNING_PARTITION_SIZE", ge=1)
 
     def pseudonym_secret(self) -> str | None:
         """The ``customer_key`` secret, or ``None`` when unset or empty (keys stay empty)."""

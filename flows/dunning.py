@@ -31,7 +31,6 @@ from tasks.dunning import (
     execute_dunning_actions,
     load_dunning_policy,
     planned_table,
-    read_dunning_inputs,
     rebuild_dunning_recovery,
     record_dunning_plan,
     settle_dunning_emails,
@@ -101,8 +100,7 @@ def dunning(as_of: date | None = None, dry_run: bool = False) -> DunningReport:
     as_of = as_of or started.astimezone(ZoneInfo(settings.timezone)).date()
     with recorded_run(settings, "dunning", as_of, started, utc_now) as run:
         policy, rates = load_dunning_policy(settings)
-        inputs = read_dunning_inputs(settings)
-        plan = decide_dunning(inputs, policy, rates, as_of, settings.portal_url)
+        plan = decide_dunning(settings, policy, rates, as_of)
         recorded = record_dunning_plan(settings, plan, as_of, started, dry_run)
         report = DunningReport(
             run_id=run.run_id,

@@ -44,11 +44,12 @@ from domain.dunning import (
     decide,
     load_late_payment_rates,
     load_policy,
-    recovery,
 )
+from domain.dunning.analytics import failures, grouped
 from domain.dunning.inputs import COLUMNS as INPUT_COLUMNS
 from domain.pseudonym import customer_keys
 from echeancier.settings import Settings
+from tasks.partitions import Partition, customer_partitions
 from tasks.sync_common import engine_for
 from warehouse import tables
 from warehouse.bookkeeping import quarantine
@@ -97,20 +98,63 @@ SOURCES: dict[str, tuple[Any, ...]] = {
     ),
     "quarantined": (quarantine, quarantine.c.resolved_at.is_(None)),
 }
+# The frames read one customer partition at a time (tasks/partitions.py); the others
+# (disputes, holds, open quarantine rows: small) are read once, whole, for every partition.
+PER_CUSTOMER = frozenset(
+    {
+        "invoices",
+        "payments",
+        "customers",
+        "subscriptions",
+        "mandates",
+        "invoice_payments",
+        "history",
+        "pending_notices",
+    }
+)
 # What the recovery analytics read (``domain.dunning.analytics.recovery``); the rest empty.
 RECOVERY_INPUTS = ("invoices", "payments", "invoice_payments", "customers", "history")
 
 
 def read_inputs(engine: Engine, names: Sequence[str] = tuple(SOURCES)) -> DunningInputs:
-    """The tables ``decide`` reads (or only ``names``), as synced and reconciled tonight."""
+    """The tables ``decide`` reads (or only ``names``), whole, as synced and reconciled
+    tonight (the nightly tasks read them by partition: :func:`partition_inputs`)."""
     with engine.connect() as conn:
         frames = {name: _frame(conn, name, *SOURCES[name]) for name in names}
     return DunningInputs.empty(**frames)
 
 
-@task(cache_policy=NO_CACHE, name="read-dunning-inputs")
-def read_dunning_inputs(settings: Settings) -> DunningInputs:
-    return read_inputs(engine_for(settings.database_url))
+@dataclass(frozen=True)
+class Shared:
+    """What every partition reads alike: the small whole tables and the unowned rows."""
+
+    whole: dict[str, pd.DataFrame]
+    unowned: dict[str, pd.DataFrame]
+
+    @classmethod
+    def read(cls, first: Partition, names: Sequence[str]) -> Shared:
+        whole, unowned = {}, {}
+        for name in names:
+            table, *where = SOURCES[name]
+            if name in PER_CUSTOMER:
+                unowned[name] = first.unowned(table, _columns(name, table), *where)
+            else:
+                whole[name] = _frame(first.conn, name, table, *where)
+        return cls(whole, unowned)
+
+
+def partition_inputs(part: Partition, shared: Shared) -> DunningInputs:
+    """One partition's inputs: its customers' rows, the unowned rows, the whole tables."""
+    frames = dict(shared.whole)
+    for name, extra in shared.unowned.items():
+        table, *where = SOURCES[name]
+        own = part.rows(table, _columns(name, table), *where)
+        frames[name] = pd.concat([own, extra], ignore_index=True) if len(extra) else own
+    return DunningInputs.empty(**frames)
+
+
+def _columns(name: str, table: Any) -> list[str]:
+    return [column for column in INPUT_COLUMNS[name] if column in table.c]
 
 
 @task(cache_policy=NO_CACHE, name="load-dunning-policy")
@@ -124,13 +168,59 @@ def load_dunning_policy(settings: Settings) -> tuple[DunningPolicy, LatePaymentR
 
 @task(cache_policy=NO_CACHE, name="decide-dunning")
 def decide_dunning(
-    inputs: DunningInputs,
+    settings: Settings,
     policy: DunningPolicy,
     rates: LatePaymentRates,
     as_of: date,
-    portal_url: str,
 ) -> DunningPlan:
-    return decide(inputs, policy, rates, as_of, portal_url=portal_url)
+    """Read and decide one customer partition at a time (tasks/partitions.py), then
+    merge the plans: the same plan as one pass over the whole shop (tested), in the
+    memory of one partition (``ECHEANCIER_DUNNING_PARTITION_SIZE`` customers)."""
+    plans = []
+    engine = engine_for(settings.database_url)
+    with customer_partitions(engine, settings.dunning_partition_size) as parts:
+        shared = Shared.read(parts[0], tuple(SOURCES))
+        for part in parts:
+            inputs = partition_inputs(part, shared)
+            plan = decide(inputs, policy, rates, as_of, portal_url=settings.portal_url)
+            del inputs  # before the next partition's frames are read
+            plans.append(owned_plan(plan, part))
+    return merge_plans(plans)
+
+
+def owned_plan(plan: DunningPlan, part: Partition) -> DunningPlan:
+    """``plan`` without the decisions about customers another partition answers for
+    (the unowned rows every partition reads are decided in partition 0 only)."""
+    if part.count == 1:
+        return plan
+    owners = pd.Series([n.customer_id for n in plan.notices], dtype="string")
+    keep = part.owns(owners).tolist()
+    return DunningPlan(
+        actions=plan.actions[part.owns(plan.actions["customer_id"])],
+        notices=[n for n, kept in zip(plan.notices, keep, strict=True) if kept],
+        cancellations=plan.cancellations,
+        skipped=plan.skipped[part.owns(plan.skipped["customer_id"])],
+    )
+
+
+def merge_plans(plans: Sequence[DunningPlan]) -> DunningPlan:
+    """One plan from the partitions' plans, in the order one pass would give: actions by
+    item then key, notices by item, cancellations by key, skipped by item and reason."""
+    if len(plans) == 1:
+        return plans[0]
+    actions = pd.concat([p.actions for p in plans], ignore_index=True)
+    order = actions.assign(item=actions["dedupe_key"].map(item_of))
+    actions = actions.loc[order.sort_values(["item", "dedupe_key"], kind="stable").index]
+    cancellations = pd.concat([p.cancellations for p in plans], ignore_index=True)
+    skipped = pd.concat([p.skipped for p in plans], ignore_index=True)
+    return DunningPlan(
+        actions=actions.reset_index(drop=True),
+        notices=sorted((n for p in plans for n in p.notices), key=lambda n: item_of(n.dedupe_key)),
+        cancellations=cancellations.drop_duplicates("dedupe_key")
+        .sort_values("dedupe_key", kind="stable")
+        .reset_index(drop=True),
+        skipped=skipped.sort_values(["item_id", "reason"], kind="stable").reset_index(drop=True),
+    )
 
 
 # -- recording -----------------------------------------------------------------------------
@@ -452,9 +542,17 @@ def settle_dunning_emails(settings: Settings, now: datetime) -> int:
 
 @task(cache_policy=NO_CACHE, name="rebuild-dunning-recovery")
 def rebuild_dunning_recovery(settings: Settings, as_of: date) -> int:
-    """Recompute ``dunning_recovery`` from tonight's state (replace, in one transaction)."""
+    """Recompute ``dunning_recovery`` from tonight's state (replace, in one transaction).
+    Failures are found one customer partition at a time and summed once; an unowned
+    failure every partition finds is counted once (kept from partition 0)."""
     engine = engine_for(settings.database_url)
-    frame = recovery(read_inputs(engine, RECOVERY_INPUTS), as_of)
+    found = []
+    with customer_partitions(engine, settings.dunning_partition_size) as parts:
+        shared = Shared.read(parts[0], RECOVERY_INPUTS)
+        for part in parts:
+            found.append(failures(partition_inputs(part, shared), as_of))
+    every = pd.concat(found, ignore_index=True) if len(found) > 1 else found[0]
+    frame = grouped(every.drop_duplicates("item_id", keep="first"), as_of)
     columns = [c.name for c in dunning_recovery.columns]
     rows = [{c: _plain(r.get(c)) for c in columns} for r in frame.to_dict("records")]
     with engine.begin() as conn:

@@ -56,16 +56,21 @@ KEY = ["failure_month", "provider", "stage", "channel", "currency"]
 
 def recovery(inputs: DunningInputs, as_of: date, *, timezone: str = "Europe/Paris") -> pd.DataFrame:
     """``dunning_recovery`` rows as of ``as_of`` (see the module docstring)."""
+    return grouped(failures(inputs, as_of, timezone=timezone), as_of)
+
+
+def failures(inputs: DunningInputs, as_of: date, *, timezone: str = "Europe/Paris") -> pd.DataFrame:
+    """Each failure (one row per item) with its month's day, stage, channel and recovery:
+    what :func:`grouped` sums. Separate so that a big shop's failures can be found one
+    customer partition at a time and summed once (tasks/dunning.py)."""
     night = pd.Timestamp(as_of)
     pay = owed.payments(inputs, timezone)
     ledger = _ledger(inputs, night)
-    failures = pd.concat([_invoices(inputs, pay, timezone), _collections(pay, ledger)])
-    failures = failures[failures["failed_on"].notna() & (failures["failed_on"] <= night)]
-    failures = failures.drop_duplicates("item_id").reset_index(drop=True)
-    recovered_on = failures["recovered_on"].where(failures["recovered_on"] <= night)
-    failures["recovered_on"] = recovered_on
-    failures = _stage_and_channel(failures, ledger)
-    return _grouped(failures, as_of)
+    found = pd.concat([_invoices(inputs, pay, timezone), _collections(pay, ledger)])
+    found = found[found["failed_on"].notna() & (found["failed_on"] <= night)]
+    found = found.drop_duplicates("item_id").reset_index(drop=True)
+    found["recovered_on"] = found["recovered_on"].where(found["recovered_on"] <= night)
+    return _stage_and_channel(found, ledger)
 
 
 def _ledger(inputs: DunningInputs, night: pd.Timestamp) -> pd.DataFrame:
@@ -178,7 +183,9 @@ def _stage_and_channel(failures: pd.DataFrame, ledger: pd.DataFrame) -> pd.DataF
     return out
 
 
-def _grouped(failures: pd.DataFrame, as_of: date) -> pd.DataFrame:
+def grouped(failures: pd.DataFrame, as_of: date) -> pd.DataFrame:
+    """The ``dunning_recovery`` rows: :func:`failures` summed per month, provider, stage,
+    channel and currency."""
     if failures.empty:
         return pd.DataFrame(columns=list(RECOVERY_COLUMNS))
     frame = failures.assign(

@@ -17,20 +17,31 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pytest
 import requests
-from sqlalchemy import select
+from sqlalchemy import select, update
 from stripe import StripeClient
 
 import flows.dunning
 import tasks.outbox
+from domain.dunning import DunningPlan, decide, recovery
+from echeancier.settings import load_settings
 from flows.dunning import DunningReport, dunning
 from flows.sync import sync
 from sandbox.generate import Summary, generate
 from sandbox.store import Store
+from tasks.dunning import (
+    RECOVERY_INPUTS,
+    decide_dunning,
+    load_dunning_policy,
+    read_inputs,
+    rebuild_dunning_recovery,
+)
+from tasks.partitions import customer_partitions
 from tests.flows.conftest import AS_OF, SEED, Live
 from warehouse import tables
-from warehouse.outbox_tables import dunning_actions, notifications
+from warehouse.outbox_tables import dunning_actions, dunning_recovery, notifications
 
 CUSTOMERS = 150  # enough overdue items for every ladder and action to show up
 
@@ -268,3 +279,64 @@ def _reminded_with_steps_ahead(rows: list[dict[str, Any]], day: Any) -> str | No
         if max(days.values()) > days[row["stage"]]:
             return str(row["invoice_id"])
     return None
+
+
+def _decisions(plan: DunningPlan) -> tuple[Any, ...]:
+    return (
+        plan.actions.to_dict("records"),
+        [vars(n) for n in plan.notices],
+        plan.cancellations.to_dict("records"),
+        plan.skipped.to_dict("records"),
+    )
+
+
+def test_the_decisions_do_not_depend_on_how_many_customers_are_read_at_a_time(
+    night: Live,
+) -> None:
+    """A big shop is decided one customer partition at a time (tasks/partitions.py). The
+    plan must be the one a single pass over the whole shop gives, including for a
+    payment without a customer that pays an invoice of another partition (left out
+    there, it would remind a customer who has paid), and the recovery analytics too."""
+    run_dunning(as_of=AS_OF)  # a ledger, waiting e-mails, retries behind the next night
+    later = AS_OF + timedelta(days=7)
+    settings = load_settings()
+    policy, rates = load_dunning_policy.fn(settings)
+    owed = decide(read_inputs(night.engine), policy, rates, later, portal_url=settings.portal_url)
+    payer = str(owed.actions.loc[owed.actions["invoice_id"].notna(), "invoice_id"].iloc[0])
+    with night.engine.begin() as conn:  # a succeeded payment, its customer unknown, pays it
+        paid = conn.execute(
+            select(tables.payments.c.payment_id).where(tables.payments.c.status == "succeeded")
+        ).first()
+        assert paid is not None
+        conn.execute(
+            update(tables.payments)
+            .where(tables.payments.c.payment_id == paid.payment_id)
+            .values(customer_id=None, invoice_id=payer)
+        )
+
+    whole = decide(read_inputs(night.engine), policy, rates, later, portal_url=settings.portal_url)
+    small = settings.model_copy(update={"dunning_partition_size": 20})
+    with customer_partitions(night.engine, 20) as parts:
+        assert len(parts) == 8  # 150 customers, and the payment no partition owns
+        assert parts[0].unowned(tables.payments, ["payment_id"])["payment_id"].tolist() == [
+            paid.payment_id
+        ]
+    sliced = decide_dunning.fn(small, policy, rates, later)
+
+    assert payer not in set(whole.actions["invoice_id"].dropna())  # it is paid
+    assert len(whole.actions) > 0
+    assert len(whole.notices) > 0
+    assert _decisions(sliced) == _decisions(whole)
+
+    rebuild_dunning_recovery.fn(small, later)
+    with night.engine.connect() as conn:
+        stored = pd.read_sql(select(dunning_recovery), conn)
+    expected = recovery(read_inputs(night.engine, RECOVERY_INPUTS), later)
+    assert len(expected) > 0
+    key = ["failure_month", "provider", "stage", "channel", "currency"]
+    stored = stored.sort_values(key, ignore_index=True)
+    assert stored[["failed_count", "failed_amount", "recovered_count", "recovered_amount"]].to_dict(
+        "records"
+    ) == expected.sort_values(key, ignore_index=True)[
+        ["failed_count", "failed_amount", "recovered_count", "recovered_amount"]
+    ].astype("int64").to_dict("records")
