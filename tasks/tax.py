@@ -208,8 +208,9 @@ def write_tax_files(settings: Settings, ledger: Ledger) -> dict[str, list[str]]:
         totals, lines = ledger.totals_of(key), ledger.lines_of(key)
         due_on = ledger.deadline_of(key)["due_on"]
         provisional = key in ledger.provisional_fx
-        summary = csv_bytes(RETURN_HEADER, return_rows(totals))
-        detail = csv_bytes(DETAIL_HEADER, detail_rows(lines))
+        rows = return_rows(totals), detail_rows(lines)
+        summary = csv_bytes(RETURN_HEADER, rows[0])
+        detail = csv_bytes(DETAIL_HEADER, rows[1])
         _write_if_changed(folder / f"{stem}.csv", summary)
         _write_if_changed(folder / f"{stem}.detail.csv", detail)
         book = folder / f"{stem}.xlsx"
@@ -218,7 +219,9 @@ def write_tax_files(settings: Settings, ledger: Ledger) -> dict[str, list[str]]:
         )
         mark = marks / f"{stem}.xlsx.sha256"
         if not _built_from(book, mark, fingerprint):
-            data = xlsx_bytes(key, totals, lines, due_on=due_on, provisional_fx=provisional)
+            data = xlsx_bytes(
+                key, totals, lines, due_on=due_on, provisional_fx=provisional, rows=rows
+            )
             _write_if_changed(book, data)
             mark.parent.mkdir(parents=True, exist_ok=True)
             mark.write_text(f"{fingerprint} {hashlib.sha256(data).hexdigest()}\n")

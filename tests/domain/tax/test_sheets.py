@@ -9,14 +9,17 @@ from datetime import date
 from decimal import Decimal
 
 import pandas as pd
+import pytest
 from openpyxl import load_workbook
 
+import domain.tax.sheets
 from domain.tax.ledger import DEADLINE_COLUMNS, VAT_LINE_COLUMNS, ReturnKey, build_ledger
 from domain.tax.lines import supply_lines
 from domain.tax.policy import TaxCalendar, VatRates
 from domain.tax.sheets import (
     DETAIL_HEADER,
     RETURN_HEADER,
+    _plain,
     csv_bytes,
     detail_rows,
     return_rows,
@@ -100,3 +103,43 @@ def test_the_workbook_shows_the_return_and_every_line(
     assert len(detail) == 6 + 1  # six lines and the total
     assert detail[-1][0] == "total"
     assert Decimal(str(detail[-1][21])) == Decimal("19.49")
+
+
+@pytest.mark.parametrize("as_of", [date(2026, 8, 2), date(2026, 9, 2), date(2026, 10, 1)])
+def test_detail_lines_written_as_xml_give_openpyxls_own_bytes(
+    rates: VatRates, calendar: TaxCalendar, monkeypatch: pytest.MonkeyPatch, as_of: date
+) -> None:
+    shop = scenario.shop()
+    shop.customer("c_odd", "FR")  # an id openpyxl must escape: that detail goes through it
+    shop.invoice("in_odd & <é>", "c_odd", "2026-08-07", [("FR", "20", 1000, 200)])
+    lines, _ = supply_lines(shop.facts(), rates, seller_country="FR", timezone="Europe/Paris")
+    book = build_ledger(
+        lines,
+        as_of=as_of,
+        calendar=calendar,
+        fx=scenario.ecb(),
+        deadlines=pd.DataFrame(columns=list(DEADLINE_COLUMNS)),
+        filed_lines=pd.DataFrame(columns=list(VAT_LINE_COLUMNS)),
+    )
+
+    def workbooks() -> dict[ReturnKey, bytes]:
+        return {
+            key: xlsx_bytes(
+                key,
+                book.totals_of(key),
+                book.lines_of(key),
+                due_on=date(2026, 10, 31),
+                provisional_fx=key.regime == "OSS",
+            )
+            for key in book.returns
+        }
+
+    fast = workbooks()
+    monkeypatch.setattr(domain.tax.sheets, "_AS_XML", False)
+    assert workbooks() == fast
+    plain = [k for k in book.returns if all(map(_plain, detail_rows(book.lines_of(k))))]
+    assert max(len(book.lines_of(key)) for key in plain) >= 2  # rows written as XML
+    for key in book.returns:
+        if "in_odd & <é>" in set(book.lines_of(key)["source_id"]):
+            detail = load_workbook(io.BytesIO(fast[key]))["Detail"]
+            assert "in_odd & <é>" in [row[6] for row in detail.iter_rows(values_only=True)]
