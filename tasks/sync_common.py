@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 import pandas as pd
 from prefect import task
 from prefect.cache_policies import NO_CACHE
-from sqlalchemy import Engine, func, or_, select, union
+from sqlalchemy import Engine, and_, func, or_, select, union
 
 from connectors.factory import Connectors, from_settings
 from domain.normalise import resolve_payment_links as resolve_links
@@ -26,8 +26,10 @@ from domain.sync_streams import STREAMS
 from echeancier.settings import Settings
 from tasks.sync_load import table
 from warehouse import tables
+from warehouse.bookkeeping import pipeline_runs
 from warehouse.engine import make_engine
 from warehouse.state import SyncState, read_sync_states, write_sync_state
+from warehouse.types import to_utc
 from warehouse.upsert import upsert
 
 T = TypeVar("T")
@@ -99,8 +101,15 @@ def resolve_payment_links(settings: Settings, seen_at: datetime) -> dict[str, Ta
     …)`` over the open payments, never two such conditions joined by OR, which PostgreSQL
     cannot turn into a join), one query per table and key: after a first sync every
     payment is open, and looking 1.4 M of them up 500 ids a query took the large shop's
-    PostgreSQL over twenty minutes; on an ordinary night the open payments are few and the
-    same queries are index lookups."""
+    PostgreSQL over twenty minutes.
+
+    After a completed sync, only payments that this run or a failed one since could
+    have changed are looked at (:func:`touched_since`): a link is a function of the
+    payment and of the rows that know it, so when none of them was written since the
+    last completed link step, nothing can change. Without that, every GoCardless
+    payment (never an invoice id), every one-off charge (never a subscription) and
+    every payment not yet paid out was read again each night: over a million rows on
+    the large shop, most of the sync's own time."""
     p, ip = tables.payments, tables.invoice_payments
     open_links = or_(
         p.c.invoice_id.is_(None),
@@ -114,6 +123,9 @@ def resolve_payment_links(settings: Settings, seen_at: datetime) -> dict[str, Ta
         return select(column).where(open_links).where(column.is_not(None))
 
     with engine_for(settings.database_url).begin() as conn:
+        since = last_completed_sync(conn)
+        if since is not None:
+            open_links = and_(open_links, p.c.payment_id.in_(touched_since(since)))
         payments = _frame(conn, p, open_links)
         if payments.empty:
             return {}
@@ -149,6 +161,46 @@ def resolve_payment_links(settings: Settings, seen_at: datetime) -> dict[str, Ta
         result = upsert(conn, p, changed.drop(columns=["row_hash", "synced_at"]), synced_at=seen_at)
     tally = Tally(inserted=result.inserted, updated=result.updated, unchanged=result.unchanged)
     return {"links/payments": tally}
+
+
+def last_completed_sync(conn: Any) -> datetime | None:
+    """When the last completed sync started: every row it (or any earlier run) wrote
+    was linked by it. ``None`` before the first one (then every open payment is read)."""
+    runs = pipeline_runs
+    query = select(func.max(runs.c.started_at)).where(
+        runs.c.flow == "sync", runs.c.status == "completed"
+    )
+    started = conn.execute(query).scalar()
+    return None if started is None else to_utc(started)
+
+
+def touched_since(since: datetime) -> Any:
+    """The payment ids whose links may have changed since ``since``: the payment itself
+    written, or a row that knows it (its invoice payment, by intent or by charge, or
+    that row's invoice; its invoice; its payout line; its dispute; its mandate). A union
+    of semi-joins, each on the rows written since (few on an ordinary night)."""
+    p, ip, inv = tables.payments, tables.invoice_payments, tables.invoices
+    lines, disputes, mandates = tables.payout_lines, tables.disputes, tables.mandates
+    new_invoices = select(inv.c.invoice_id).where(inv.c.synced_at >= since)
+    new_links = or_(ip.c.synced_at >= since, ip.c.invoice_id.in_(new_invoices))
+    return union(
+        select(p.c.payment_id).where(p.c.synced_at >= since),
+        select(p.c.payment_id).where(
+            p.c.payment_intent_id.in_(select(ip.c.payment_intent_id).where(ip.c.synced_at >= since))
+        ),
+        select(p.c.payment_id).where(
+            p.c.payment_intent_id.in_(
+                select(ip.c.payment_intent_id).where(ip.c.invoice_id.in_(new_invoices))
+            )
+        ),
+        select(ip.c.charge_id).where(new_links),
+        select(p.c.payment_id).where(p.c.invoice_id.in_(new_invoices)),
+        select(lines.c.payment_id).where(lines.c.synced_at >= since),
+        select(disputes.c.payment_id).where(disputes.c.synced_at >= since),
+        select(p.c.payment_id).where(
+            p.c.mandate_id.in_(select(mandates.c.mandate_id).where(mandates.c.synced_at >= since))
+        ),
+    )
 
 
 # -- control totals --------------------------------------------------------------------
