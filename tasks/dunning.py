@@ -53,6 +53,7 @@ from tasks.partitions import Partition, customer_partitions
 from tasks.sync_common import engine_for
 from warehouse import tables
 from warehouse.bookkeeping import quarantine
+from warehouse.frames import frame
 from warehouse.outbox import cancel_pending, enqueue, key_id
 from warehouse.outbox_tables import dunning_actions, dunning_holds, dunning_recovery, notifications
 
@@ -74,10 +75,10 @@ def item_of(dedupe_key: str) -> str:
 def _frame(conn: Connection, name: str, table: Any, *where: Any) -> pd.DataFrame:
     """The columns the decisions read of ``table`` (``INPUT_COLUMNS[name]``), not whole rows:
     on the large shop the fact tables' other columns (hashes, versions, sync stamps,
-    addresses) were about half of the bytes read and of the frames' memory."""
+    addresses) were about half of the bytes read and of the frames' memory. Read at the
+    driver's speed (warehouse/frames.py): the decisions parse dates and flags in bulk."""
     names = [column for column in INPUT_COLUMNS[name] if column in table.c]
-    result = conn.execute(select(*(table.c[c] for c in names)).where(*where))
-    return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+    return frame(conn, select(*(table.c[c] for c in names)).where(*where))
 
 
 # What each input frame is read from (and the rows kept), by ``DunningInputs`` field.

@@ -50,6 +50,7 @@ from sqlalchemy import (
 from domain.dunning.inputs import DunningInputs
 from domain.dunning.items import persons
 from warehouse import tables
+from warehouse.frames import frame
 
 _BATCH = 10_000
 
@@ -119,8 +120,7 @@ class Partition:
 
 
 def _read(conn: Connection, table: Table, columns: list[str], *where: Any) -> pd.DataFrame:
-    result = conn.execute(select(*(table.c[c] for c in columns)).where(*where))
-    return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+    return frame(conn, select(*(table.c[c] for c in columns)).where(*where))
 
 
 def _of_part(table: Table, number: int) -> Any:
