@@ -180,31 +180,12 @@ def main() -> None:
 
 def measure_transforms(warehouse: Warehouse, night_end: datetime, repeat: int) -> str:
     """bench/transforms.py, in a process of its own, on the warehouse the first night left."""
+    from bench.transforms import in_process
+
     as_of = night_end.astimezone(PARIS).date()
     log(f"transforms vs their reads (as of {as_of})")
-    command = [sys.executable, str(ROOT / "bench" / "transforms.py")]
-    command += ["--database-url", warehouse.url, "--as-of", as_of.isoformat()]
-    out = subprocess.run(
-        [*command, "--repeat", str(repeat)],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        check=False,
-    )
-    if out.returncode != 0:
-        raise RuntimeError(f"transforms failed:\n{out.stderr[-4000:]}")
-    return "\n".join(
-        [
-            "",
-            f"### Transforms vs the I/O floor: the {warehouse.url.split(':')[0]} warehouse"
-            f" after a sync and a night (as of {as_of})",
-            "",
-            f"Each step's own task functions (`.fn`), medians of {repeat}; the load average"
-            f" at the end: {machine()['load']}.",
-            "",
-            out.stdout.strip(),
-        ]
-    )
+    what = f"the {warehouse.url.split(':')[0]} warehouse after a sync and a night"
+    return in_process(warehouse.url, as_of, repeat, what)
 
 
 def markdown(args: argparse.Namespace, runs: dict[str, list[dict[str, Any]]], changed: int) -> str:

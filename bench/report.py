@@ -97,6 +97,7 @@ def benches(database_url: str | None) -> list[Bench]:
                 "The whole night: the large shop on PostgreSQL",
                 [
                     *(PY, "bench/whole_night.py", "--size", "large", "--no-snapshot"),
+                    "--transforms",
                     *("--database-url", database_url),
                 ],
                 markdown=True,

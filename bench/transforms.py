@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import statistics
+import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -28,7 +29,8 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
 
 TARGET = 3.0
 
@@ -130,6 +132,29 @@ def main() -> None:
             f" {'met' if ratio <= TARGET else 'NOT met'} |",
             flush=True,
         )
+
+
+def in_process(url: str, as_of: date, repeat: int, what: str) -> str:
+    """This benchmark in a process of its own (its frames' memory is not the caller's) on
+    the warehouse at ``url``, as a markdown section; ``what`` says which warehouse."""
+    from bench.harness import machine
+
+    command = [sys.executable, str(ROOT / "bench" / "transforms.py")]
+    command += ["--database-url", url, "--as-of", as_of.isoformat(), "--repeat", str(repeat)]
+    out = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, check=False)
+    if out.returncode != 0:
+        raise RuntimeError(f"transforms failed:\n{out.stderr[-4000:]}")
+    return "\n".join(
+        [
+            "",
+            f"### Transforms vs the I/O floor: {what} (as of {as_of})",
+            "",
+            f"Each step's own task functions (`.fn`), medians of {repeat}; the load average"
+            f" at the end: {machine()['load']}.",
+            "",
+            out.stdout.strip(),
+        ]
+    )
 
 
 if __name__ == "__main__":

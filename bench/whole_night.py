@@ -572,6 +572,11 @@ def main() -> None:
     )
     parser.add_argument("--timeout", type=float, default=4 * 3600)
     parser.add_argument("--profile", type=Path, default=None, help="py-spy the measured night")
+    parser.add_argument(
+        "--transforms",
+        action="store_true",
+        help="then bench/transforms.py (target 3: each step vs its read) on the night's warehouse",
+    )
     args = parser.parse_args()
     url = warehouse_url(args.database_url, args.size)
     folder = ROOT / "var" / f"whole-night-{args.size}"
@@ -604,6 +609,12 @@ def main() -> None:
         " night had queued for the day (send window from 09:00), as the send-outbox"
         f" deployment does in production. The measured night sent {mails:,} e-mails."
     )
+    if args.transforms:
+        from bench.transforms import in_process
+
+        as_of = clock.astimezone(PARIS).date()
+        log(f"transforms vs their reads (as of {as_of})")
+        print(in_process(done.url, as_of, 1, f"the {args.size} shop after the measured night"))
     (folder / "last-night.json").write_text(
         json.dumps({k: v for k, v in result.items() if k != "requests"}, indent=1, default=str)
     )
