@@ -325,9 +325,15 @@ def bulk_load(
 
 def finish_like_a_first_sync(load: BulkLoad, sandbox_env: Mapping[str, str], url: str) -> None:
     """Links, cursors noted from the sandbox's event streams, the run's record."""
+    from domain.sync_plan import Tally
     from echeancier.settings import Settings
     from tasks.sync_aftership import _state as aftership_state
-    from tasks.sync_common import engine_for, resolve_payment_links, save_cursors
+    from tasks.sync_common import (
+        engine_for,
+        refresh_statistics,
+        resolve_payment_links,
+        save_cursors,
+    )
     from tasks.sync_gocardless import note_gocardless_cursors
     from tasks.sync_stripe import note_stripe_cursor
     from warehouse.state import PipelineRun, record_run, write_sync_state
@@ -340,6 +346,8 @@ def finish_like_a_first_sync(load: BulkLoad, sandbox_env: Mapping[str, str], url
     ]
     links = resolve_payment_links.fn(settings, started)
     save_cursors.fn(settings, marks, started)
+    written = {name: Tally(inserted=1) for name in load.tallies} | links
+    refresh_statistics.fn(settings, written, {"stripe": "full"})  # as a first sync does
     trackings = load.tallies.get("aftership/raw_objects", {}).get("pulled", 0)
     engine = engine_for(url)
     with engine.begin() as conn:

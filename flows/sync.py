@@ -35,6 +35,7 @@ from tasks.sync_aftership import pull_aftership_trackings
 from tasks.sync_common import (
     check_control_totals,
     read_cursors,
+    refresh_statistics,
     resolve_payment_links,
     save_cursors,
 )
@@ -73,6 +74,7 @@ def sync(as_of: date | None = None) -> SyncReport:
         tallies = [finish_pulls(settings, pull, modes, started, run.run_id) for pull in pulls]
         tallies.append(resolve_payment_links(settings, started))
         streams = merge_tallies(tallies)
+        refresh_statistics(settings, streams, modes)
         totals = check_control_totals(settings, streams, modes)
         report = SyncReport(
             run_id=run.run_id,

@@ -203,6 +203,35 @@ def touched_since(since: datetime) -> Any:
     )
 
 
+@task(cache_policy=NO_CACHE)
+def refresh_statistics(
+    settings: Settings, streams: Mapping[str, Tally], modes: Mapping[str, str]
+) -> list[str]:
+    """After a full listing on PostgreSQL, ``ANALYZE`` the tables it wrote; returns them.
+
+    Why: the planner chooses its joins from the tables' statistics, and a first sync
+    fills empty tables with millions of rows. Autovacuum analyses them eventually (not at
+    all where it is off), but the night's first steps run minutes later, and the link,
+    partition and reconciliation queries planned on "empty" tables can be nested loops
+    over a million rows. ``ANALYZE`` samples each table (about a second each). An
+    incremental night changes too little to matter and analyses nothing."""
+    if "full" not in modes.values():
+        return []
+    engine = engine_for(settings.database_url)
+    if engine.dialect.name != "postgresql":
+        return []
+    written = {
+        name.split("/", 1)[1]
+        for name, tally in streams.items()
+        if tally.inserted + tally.updated > 0 and "/" in name
+    }
+    names = sorted(written & set(tables.metadata.tables))
+    with engine.begin() as conn:
+        for name in names:
+            conn.exec_driver_sql(f'ANALYZE "{name}"')
+    return names
+
+
 # -- control totals --------------------------------------------------------------------
 
 

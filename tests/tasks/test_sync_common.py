@@ -9,9 +9,10 @@ from typing import Any
 
 from sqlalchemy import Engine, insert, select
 
+from domain.sync_plan import Tally
 from domain.sync_streams import stream
 from echeancier.settings import Settings
-from tasks.sync_common import resolve_payment_links
+from tasks.sync_common import refresh_statistics, resolve_payment_links
 from tasks.sync_load import load_objects
 from tests.domain.normalise import wire
 from warehouse import tables
@@ -107,3 +108,34 @@ def test_a_night_that_wrote_nothing_changes_no_payment(engine: Engine) -> None:
     link_night(engine, SECOND)
 
     assert payment(engine) == before
+
+
+def test_a_full_listing_on_postgresql_leaves_its_tables_analysed(engine: Engine) -> None:
+    """The planner needs statistics of the tables a first sync fills: without them the
+    night's joins are planned as over empty tables."""
+    load(engine, "charges", [wire.charge(payment_intent="pi_1")], FIRST)
+    url = engine.url.render_as_string(hide_password=False)
+    settings = Settings(DATABASE_URL=url)  # type: ignore[call-arg]
+    streams = {"stripe/payments": Tally(inserted=1), "stripe/refunds": Tally(unchanged=3)}
+
+    before = analysed_at(engine)
+    quiet = refresh_statistics.fn(settings, streams, {"stripe": "incremental"})
+    full = refresh_statistics.fn(settings, streams, {"stripe": "full"})
+
+    assert quiet == []
+    if engine.dialect.name != "postgresql":
+        assert full == []  # SQLite plans without statistics
+        return
+    assert full == ["payments"]  # written; refunds were not
+    after = analysed_at(engine)
+    assert after["payments"] is not None
+    assert after["payments"] != before.get("payments")
+    assert after.get("refunds") == before.get("refunds")
+
+
+def analysed_at(engine: Engine) -> dict[str, Any]:
+    if engine.dialect.name != "postgresql":
+        return {}
+    with engine.connect() as conn:
+        rows = conn.exec_driver_sql("SELECT relname, last_analyze FROM pg_stat_user_tables")
+        return {name: when for name, when in rows}
