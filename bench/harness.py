@@ -209,11 +209,15 @@ class PipelineRun:
 
 
 def prefect_child_env(sandbox_env: dict[str, str], database_url: str, home: Path) -> dict[str, str]:
-    """A pipeline child's environment: the sandbox, the warehouse, and an ephemeral Prefect
-    server of its own (as in ``make demo``) given two minutes to start: on a busy 2-core
-    machine Prefect's default 20 s is not always enough, and the setting must be in the
-    environment before the child imports prefect."""
+    """A pipeline child's environment: the sandbox, the warehouse, its reports folder, and
+    an ephemeral Prefect server of its own (as in ``make demo``) given two minutes to
+    start: on a busy 2-core machine Prefect's default 20 s is not always enough, and the
+    setting must be in the environment before the child imports prefect."""
     env = {**os.environ, **sandbox_env, "DATABASE_URL": database_url, "PREFECT_HOME": str(home)}
+    # Files for people (tax workbooks and their build records, the finance report) beside
+    # the run's home, not in the checkout's var/reports: two benchmarks (or a demo) would
+    # otherwise overwrite each other's workbooks and records and skip or redo builds.
+    env.setdefault("ECHEANCIER_REPORTS", str(home.parent / "reports"))
     env.pop("PREFECT_API_URL", None)
     env.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
     return env

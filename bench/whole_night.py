@@ -381,6 +381,7 @@ def setup(args: argparse.Namespace, folder: Path, url: str) -> Setup:
         admin(url, f'DROP DATABASE IF EXISTS "{name}_setup" WITH (FORCE)')
         admin(url, f'CREATE DATABASE "{name}_setup" TEMPLATE "{name}"')
         shutil.copyfile(state, folder / "state-setup.db")
+        copy_reports(folder / "reports", folder / "reports-setup")
     out = Setup(
         state=str(state),
         url=url,
@@ -448,6 +449,15 @@ def restore(folder: Path, done: Setup) -> None:
     for suffix in ("-wal", "-shm"):
         Path(f"{state}{suffix}").unlink(missing_ok=True)
     shutil.copyfile(folder / "state-setup.db", state)
+    copy_reports(folder / "reports-setup", folder / "reports")
+
+
+def copy_reports(source: Path, target: Path) -> None:
+    """The reports folder (workbooks and their build records) as ``source`` holds it: the
+    records must agree with the restored warehouse, or a night skips or redoes builds."""
+    shutil.rmtree(target, ignore_errors=True)
+    if source.exists():
+        shutil.copytree(source, target)
 
 
 # -- report ------------------------------------------------------------------------------
