@@ -24,11 +24,10 @@ from domain.tax.report import summarise
 from echeancier.settings import load_settings
 from flows.runs import recorded_run
 from tasks.tax import (
-    compute_tax_returns,
+    compute_tax_returns_by_partition,
     load_tax_policies,
     publish_tax_artifacts,
     queue_tax_reminders,
-    read_tax_inputs,
     store_tax_returns,
     write_tax_files,
 )
@@ -47,8 +46,9 @@ def tax_report(as_of: date | None = None, dry_run: bool = False) -> TaxReport:
     as_of = as_of or started.astimezone(ZoneInfo(settings.timezone)).date()
     with recorded_run(settings, "tax-report", as_of, started, utc_now, dry_run=dry_run) as run:
         rates, calendar = load_tax_policies(settings)
-        inputs = read_tax_inputs(settings)
-        computed = compute_tax_returns(inputs, as_of, rates, calendar, settings.timezone)
+        computed = compute_tax_returns_by_partition(
+            settings, as_of, rates, calendar, settings.timezone
+        )
         written = store_tax_returns(settings, computed)
         reminders, new = queue_tax_reminders(settings, calendar, as_of, utc_now(), dry_run)
         files = write_tax_files(settings, computed.ledger)

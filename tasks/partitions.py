@@ -13,10 +13,13 @@ together. Partition of a person: a stable hash of it, modulo the number of parti
 (``ceil(customers / size)``; a shop up to ``size`` customers is one partition, read
 exactly as before).
 
-Rows no partition owns (no customer id, or one the customers table does not hold; an
-invoice link whose invoice is unknown or unowned) are read once and added to *every*
-partition: a payment without a customer may still pay an invoice of any partition, and
-leaving it out there would remind a customer who has paid. What is decided about such
+Tables without a customer id follow their parent row (:data:`THROUGH`): an invoice link
+or an invoice's tax line its invoice, a refund its payment.
+
+Rows no partition owns (no customer id, or one the customers table does not hold; a row
+of a :data:`THROUGH` table whose parent is unknown or unowned) are read once and added
+to *every* partition: a payment without a customer may still pay an invoice of any
+partition, and leaving it out there would remind a customer who has paid. What is decided about such
 rows is the same in every partition; callers keep it from partition 0 only
 (:meth:`Partition.owns`).
 
@@ -53,6 +56,14 @@ from warehouse import tables
 from warehouse.frames import frame
 
 _BATCH = 10_000
+
+#: Tables without a customer id → (the parent table whose customer owns a row, the key
+#: that links them): a row is in its parent's partition.
+THROUGH: dict[str, tuple[str, str]] = {
+    "invoice_payments": ("invoices", "invoice_id"),
+    "invoice_tax_lines": ("invoices", "invoice_id"),
+    "refunds": ("payments", "payment_id"),
+}
 
 _scratch = MetaData()
 #: customer id → partition, for the length of one reading connection (a temporary table).
@@ -103,52 +114,66 @@ class Partition:
             mine |= unowned.astype(bool)
         return mine
 
-    def rows(self, table: Table, columns: list[str], *where: Any) -> pd.DataFrame:
-        """``columns`` of ``table``'s rows of this partition (a per-customer table, or
-        ``invoice_payments`` through its invoice) that match ``where``, without the
-        unowned rows."""
-        if self.count == 1:
-            return _read(self.conn, table, columns, *where)
-        return _read(self.conn, table, columns, _of_part(table, self.number), *where)
+    def rows(
+        self, table: Table, columns: list[str], *where: Any, processed: bool = False
+    ) -> pd.DataFrame:
+        """``columns`` of ``table``'s rows of this partition (a per-customer table, or a
+        :data:`THROUGH` table through its parent) that match ``where``, without the
+        unowned rows. ``processed``: values as SQLAlchemy's types give them (``Decimal``
+        NUMERICs on SQLite too), not the driver's (warehouse/frames.py)."""
+        mine = () if self.count == 1 else (_of_part(table, self.number),)
+        return _read(self.conn, table, columns, *mine, *where, processed=processed)
 
-    def unowned(self, table: Table, columns: list[str], *where: Any) -> pd.DataFrame:
+    def unowned(
+        self, table: Table, columns: list[str], *where: Any, processed: bool = False
+    ) -> pd.DataFrame:
         """``table``'s rows no partition owns that match ``where`` (none with one
         partition: then every row is the partition's own)."""
         if self.count == 1:
             return pd.DataFrame(columns=columns)
-        return _read(self.conn, table, columns, _unowned(table), *where)
+        return _read(self.conn, table, columns, _unowned(table), *where, processed=processed)
 
 
-def _read(conn: Connection, table: Table, columns: list[str], *where: Any) -> pd.DataFrame:
-    return frame(conn, select(*(table.c[c] for c in columns)).where(*where))
+def _read(
+    conn: Connection, table: Table, columns: list[str], *where: Any, processed: bool = False
+) -> pd.DataFrame:
+    query = select(*(table.c[c] for c in columns)).where(*where)
+    if not processed:
+        return frame(conn, query)
+    return pd.DataFrame([tuple(r) for r in conn.execute(query)], columns=columns)
 
 
 def _of_part(table: Table, number: int) -> Any:
-    """``customer_id IN (this partition's customers)``; invoice links through their
-    invoice. A semi-join each, never ORed (docs/benchmarks.md: PostgreSQL cannot make a
-    join of an OR)."""
+    """``customer_id IN (this partition's customers)``; a :data:`THROUGH` table through
+    its parent. A semi-join each, never ORed (docs/benchmarks.md: PostgreSQL cannot make
+    a join of an OR)."""
     mine = select(PARTS.c.customer_id).where(PARTS.c.part == number)
-    if table.name == "invoice_payments":
-        invoices = tables.invoices
-        owned = select(invoices.c.invoice_id).where(invoices.c.customer_id.in_(mine))
-        return table.c.invoice_id.in_(owned)
+    if table.name in THROUGH:
+        parent, key = _parent(table)
+        owned = select(parent.c[key]).where(parent.c.customer_id.in_(mine))
+        return table.c[key].in_(owned)
     return table.c.customer_id.in_(mine)
 
 
 def _unowned(table: Table) -> Any:
-    """No customer id, or one the partitions do not hold (for invoice links: no invoice,
-    or an invoice no partition owns): one anti-join (``NOT EXISTS`` is true of a NULL
-    too). ``NOT IN`` a million ids, or an OR, would make PostgreSQL probe a subplan per
-    row."""
-    if table.name == "invoice_payments":
-        invoices = tables.invoices
+    """No customer id, or one the partitions do not hold (for a :data:`THROUGH` table:
+    no parent, or a parent no partition owns): one anti-join (``NOT EXISTS`` is true of
+    a NULL too). ``NOT IN`` a million ids, or an OR, would make PostgreSQL probe a
+    subplan per row."""
+    if table.name in THROUGH:
+        parent, key = _parent(table)
         owned = (
             select(1)
-            .select_from(invoices.join(PARTS, PARTS.c.customer_id == invoices.c.customer_id))
-            .where(invoices.c.invoice_id == table.c.invoice_id)
+            .select_from(parent.join(PARTS, PARTS.c.customer_id == parent.c.customer_id))
+            .where(parent.c[key] == table.c[key])
         )
         return ~exists(owned)
     return ~exists(select(1).where(PARTS.c.customer_id == table.c.customer_id))
+
+
+def _parent(table: Table) -> tuple[Table, str]:
+    name, key = THROUGH[table.name]
+    return tables.metadata.tables[name], key
 
 
 @contextmanager

@@ -1,8 +1,18 @@
 """Tax tasks: read the facts, compute the returns, store them, remind, write the files.
 
 Thin wrappers: the rules are ``domain.tax``; here frames move in and out of the
-warehouse. A return is stored in one transaction that first re-reads the deadlines
-(locked on PostgreSQL): a return finance marked ``filed`` in the meantime is never
+warehouse. The night computes the VAT lines one slice of customers at a time
+(tasks/partitions.py, ``ECHEANCIER_TAX_PARTITION_SIZE`` customers a slice): a VAT line
+depends only on its sale, its refunds, its customer and subscription, all of one
+customer, whereas a frame of every fact and line of a big shop's history did not fit in
+memory (8 GB on the large benchmark shop). Of each slice it keeps only the lines the
+returns read (the open and the filed periods: ``domain.tax.ledger.needed_lines``) and
+the distance sales of the threshold's three years, then builds the returns once: the
+same ledger, threshold and problems as one pass over every fact (a test holds them
+equal), which :func:`read_tax_inputs` and :func:`compute_tax_returns` still make.
+
+A return is stored in one transaction that first re-reads the deadlines (locked on
+PostgreSQL): a return finance marked ``filed`` in the meantime is never
 overwritten. Writes are differences: a second run for the same ``as_of`` writes no row
 and no file.
 """
@@ -37,7 +47,7 @@ from domain.tax import (
     load_vat_rates,
     supply_lines,
 )
-from domain.tax.ledger import DEADLINE_COLUMNS, VAT_LINE_COLUMNS
+from domain.tax.ledger import DEADLINE_COLUMNS, VAT_LINE_COLUMNS, needed_lines
 from domain.tax.lines import COLUMNS
 from domain.tax.reminders import Reminder, due_reminders
 from domain.tax.sheets import (
@@ -50,8 +60,9 @@ from domain.tax.sheets import (
     xlsx_bytes,
     xlsx_fingerprint,
 )
-from domain.tax.threshold import ThresholdYear, distance_sales, threshold_years
+from domain.tax.threshold import ThresholdYear, counted_sales, distance_sales, threshold_years
 from echeancier.settings import Settings
+from tasks.partitions import Partition, customer_partitions
 from tasks.sync_common import engine_for
 from warehouse import tables
 from warehouse.outbox import enqueue
@@ -84,23 +95,11 @@ def load_tax_policies(settings: Settings) -> tuple[VatRates, TaxCalendar]:
 
 @task(name="read_tax_inputs", cache_policy=NO_CACHE)
 def read_tax_inputs(settings: Settings) -> TaxInputs:
-    """The facts the VAT lines come from, the ECB rates, the deadlines and filed lines."""
+    """Every fact the VAT lines come from, the ECB rates, the deadlines and filed lines:
+    the one-pass read (the night reads by partition: :func:`compute_tax_returns_by_partition`)."""
     with engine_for(settings.database_url).connect() as conn:
         facts = Facts(**{name: _frame(conn, name, cols) for name, cols in COLUMNS.items()})
-        fx = [
-            FxRate(r.currency, r.day, r.rate)
-            for r in conn.execute(select(tables.metadata.tables["fx_rates"]))
-        ]
-        deadlines = _frame(conn, "tax_deadlines", DEADLINE_COLUMNS)
-        filed = select(tax_deadlines.c.regime, tax_deadlines.c.period).where(
-            tax_deadlines.c.status == "filed"
-        )
-        query = select(*(vat_lines.c[c] for c in VAT_LINE_COLUMNS)).where(
-            tuple_(vat_lines.c.regime, vat_lines.c.period).in_(filed)
-        )
-        filed_lines = pd.DataFrame(
-            [tuple(r) for r in conn.execute(query)], columns=list(VAT_LINE_COLUMNS)
-        )
+        fx, deadlines, filed_lines = _returns_state(conn)
     return TaxInputs(facts, fx, deadlines, filed_lines)
 
 
@@ -108,7 +107,8 @@ def read_tax_inputs(settings: Settings) -> TaxInputs:
 def compute_tax_returns(
     inputs: TaxInputs, as_of: date, rates: VatRates, calendar: TaxCalendar, timezone: str
 ) -> TaxComputation:
-    """VAT lines, the open returns with their corrections, and the OSS threshold."""
+    """VAT lines, the open returns with their corrections, and the OSS threshold, from
+    every fact at once."""
     supply, problems = supply_lines(
         inputs.facts, rates, seller_country=calendar.seller_country, timezone=timezone
     )
@@ -124,6 +124,149 @@ def compute_tax_returns(
     sales = distance_sales(supply, fx, seller_country=calendar.seller_country)
     threshold = threshold_years(sales, as_of=as_of, threshold=calendar.oss_threshold)
     return TaxComputation(ledger, threshold, [*problems, *ledger.problems])
+
+
+@task(name="compute_tax_returns_by_partition", cache_policy=NO_CACHE)
+def compute_tax_returns_by_partition(
+    settings: Settings, as_of: date, rates: VatRates, calendar: TaxCalendar, timezone: str
+) -> TaxComputation:
+    """What :func:`compute_tax_returns` gives, read and computed one customer partition
+    at a time (module docstring): memory follows the partition and tonight's lines, not
+    the shop's history."""
+    engine = engine_for(settings.database_url)
+    with customer_partitions(engine, settings.tax_partition_size) as parts:
+        shared = TaxShared.read(parts[0])
+        fx = FxTable(shared.fx)
+        slices = []
+        for part in parts:
+            facts = partition_facts(part, shared)
+            slices.append(tax_slice(facts, part, shared, fx, as_of, rates, calendar, timezone))
+            del facts  # before the next partition's frames are read
+    return merge_tax_slices(slices, shared, fx, as_of, calendar)
+
+
+#: The facts read one customer partition at a time; customers and subscriptions (a row
+#: a customer or subscription: small) are read once, whole, for every partition.
+PER_CUSTOMER = ("invoices", "invoice_tax_lines", "payments", "refunds")
+#: Each fact table's id column, and the place of its problems among the others
+#: (``supply_lines`` reports invoices, then payments, then refunds, each by id).
+_IDS = {"invoices": "invoice_id", "payments": "payment_id", "refunds": "refund_id"}
+_PHASE = {"invoice": 0, "payment": 1, "refund": 2}
+
+
+@dataclass(frozen=True)
+class TaxShared:
+    """What every partition reads alike: the small whole tables, the unowned facts
+    (a payment with no known customer, a refund of one, a tax line of no known
+    invoice), and the returns' state (ECB rates, deadlines, filed lines)."""
+
+    whole: dict[str, pd.DataFrame]
+    unowned: dict[str, pd.DataFrame]
+    fx: list[FxRate]
+    deadlines: pd.DataFrame
+    filed_lines: pd.DataFrame
+
+    @classmethod
+    def read(cls, first: Partition) -> TaxShared:
+        whole = {n: _frame(first.conn, n, c) for n, c in COLUMNS.items() if n not in PER_CUSTOMER}
+        unowned = {
+            name: first.unowned(_table(name), list(COLUMNS[name]), processed=True)
+            for name in PER_CUSTOMER
+        }
+        # A payment no partition owns may pay an invoice some partition does: every
+        # partition reads that invoice too, so that wherever the payment's refund is
+        # read, it finds its sale (the lines stay with the invoice's customer).
+        paid = set(unowned["payments"]["invoice_id"].dropna()) - set(
+            unowned["invoices"]["invoice_id"]
+        )
+        for name in ("invoices", "invoice_tax_lines"):
+            also = _rows_of(first.conn, name, sorted(paid))
+            unowned[name] = _concat([unowned[name], also])
+        return cls(whole, unowned, *_returns_state(first.conn))
+
+    def unowned_ids(self) -> frozenset[str]:
+        """The invoices, payments and refunds every partition reads: their problems are
+        kept from partition 0 only."""
+        return frozenset(
+            str(i) for name, column in _IDS.items() for i in self.unowned[name][column]
+        )
+
+
+@dataclass
+class TaxSlice:
+    """What one partition gives the returns: its customers' lines of the open and filed
+    periods, their distance sales of the threshold's years, and its problems keyed by
+    (phase, object id) to be put back in one pass's order."""
+
+    lines: pd.DataFrame
+    sales: pd.DataFrame
+    problems: list[tuple[tuple[int, str], Problem]]
+
+
+def partition_facts(part: Partition, shared: TaxShared) -> Facts:
+    """One partition's facts: its customers' rows, the unowned rows, the whole tables."""
+    frames = dict(shared.whole)
+    mine = pd.Series([], dtype=object)
+    for name, extra in shared.unowned.items():
+        own = part.rows(_table(name), list(COLUMNS[name]), processed=True)
+        if name == "invoices":
+            mine = own["invoice_id"]
+        if name in ("invoices", "invoice_tax_lines"):  # an own invoice that all read
+            extra = extra[~extra["invoice_id"].isin(mine)]
+        frames[name] = pd.concat([own, extra], ignore_index=True) if len(extra) else own
+    return Facts(**frames)
+
+
+def tax_slice(
+    facts: Facts,
+    part: Partition,
+    shared: TaxShared,
+    fx: FxTable,
+    as_of: date,
+    rates: VatRates,
+    calendar: TaxCalendar,
+    timezone: str,
+) -> TaxSlice:
+    """The VAT lines of one partition's facts, reduced to what the returns and the
+    threshold read; a line or problem of an unowned row only in partition 0."""
+    seller = calendar.seller_country
+    supply, problems = supply_lines(facts, rates, seller_country=seller, timezone=timezone)
+    supply = supply[part.owns(supply["customer_id"]).to_numpy(dtype=bool)]
+    lines = needed_lines(supply, as_of=as_of, calendar=calendar, deadlines=shared.deadlines)
+    sales = counted_sales(distance_sales(supply, fx, seller_country=seller), as_of=as_of)
+    phase: dict[str, int] = {}
+    for n, name in reversed(list(enumerate(_IDS))):  # an invoice's place wins a clash
+        phase.update(dict.fromkeys(map(str, vars(facts)[name][_IDS[name]]), n))
+    unowned = shared.unowned_ids() if part.number else frozenset()
+    keyed = [
+        ((phase.get(p.object_id, len(_IDS)), p.object_id), p)
+        for p in problems
+        if p.object_id not in unowned
+    ]
+    return TaxSlice(lines.reset_index(drop=True), sales.reset_index(drop=True), keyed)
+
+
+def merge_tax_slices(
+    slices: list[TaxSlice], shared: TaxShared, fx: FxTable, as_of: date, calendar: TaxCalendar
+) -> TaxComputation:
+    """The returns and the threshold from the partitions' slices, as one pass gives
+    them: lines and problems back in ``supply_lines``' order (sources by id; one source's
+    lines and problems all come from one partition, in their order)."""
+    lines = _concat([s.lines for s in slices])
+    order = lines.assign(phase=lines["source"].map(_PHASE), sid=lines["source_id"].astype(str))
+    lines = lines.loc[order.sort_values(["phase", "sid"], kind="stable").index]
+    ledger = build_ledger(
+        lines.reset_index(drop=True),
+        as_of=as_of,
+        calendar=calendar,
+        fx=fx,
+        deadlines=shared.deadlines,
+        filed_lines=shared.filed_lines,
+    )
+    sales = _concat([s.sales for s in slices])
+    threshold = threshold_years(sales, as_of=as_of, threshold=calendar.oss_threshold)
+    keyed = sorted((item for s in slices for item in s.problems), key=lambda item: item[0])
+    return TaxComputation(ledger, threshold, [*(p for _, p in keyed), *ledger.problems])
 
 
 @task(name="store_tax_returns", cache_policy=NO_CACHE)
@@ -243,6 +386,56 @@ def publish_tax_artifacts(report: TaxReport) -> None:
 
 
 # -- the mechanics ---------------------------------------------------------------------
+
+
+def _returns_state(conn: Connection) -> tuple[list[FxRate], pd.DataFrame, pd.DataFrame]:
+    """The ECB rates, the deadlines, and the stored lines of the filed returns."""
+    fx = [
+        FxRate(r.currency, r.day, r.rate)
+        for r in conn.execute(select(tables.metadata.tables["fx_rates"]))
+    ]
+    deadlines = _frame(conn, "tax_deadlines", DEADLINE_COLUMNS)
+    filed = select(tax_deadlines.c.regime, tax_deadlines.c.period).where(
+        tax_deadlines.c.status == "filed"
+    )
+    query = select(*(vat_lines.c[c] for c in VAT_LINE_COLUMNS)).where(
+        tuple_(vat_lines.c.regime, vat_lines.c.period).in_(filed)
+    )
+    filed_lines = pd.DataFrame(
+        [tuple(r) for r in conn.execute(query)], columns=list(VAT_LINE_COLUMNS)
+    )
+    return fx, deadlines, filed_lines
+
+
+def _rows_of(conn: Connection, name: str, invoice_ids: list[str]) -> pd.DataFrame:
+    """The rows of ``name`` of these invoices (a few: those paid by unowned payments)."""
+    table, columns = _table(name), list(COLUMNS[name])
+    parts = [
+        pd.DataFrame(
+            [
+                tuple(r)
+                for r in conn.execute(
+                    select(*(table.c[c] for c in columns)).where(
+                        table.c.invoice_id.in_(invoice_ids[start : start + _CHUNK])
+                    )
+                )
+            ],
+            columns=columns,
+        )
+        for start in range(0, len(invoice_ids), _CHUNK)
+    ]
+    return _concat(parts) if parts else pd.DataFrame(columns=columns)
+
+
+def _table(name: str) -> Table:
+    return tables.metadata.tables[name]
+
+
+def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """The frames one under the other (the empty ones left out: they would turn typed
+    columns into objects), or the first when all are empty."""
+    full = [f for f in frames if not f.empty]
+    return pd.concat(full, ignore_index=True) if full else frames[0]
 
 
 def _frame(conn: Connection, name: str, columns: Iterable[str]) -> pd.DataFrame:

@@ -27,6 +27,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -154,20 +155,14 @@ def build_ledger(
 ) -> Ledger:
     """The open returns of ``as_of`` from the current lines and what was filed."""
     problems: list[Problem] = []
-    # The returns as of ``as_of``: an event dated later is not known yet on that day.
-    supply = supply[_per_day(supply["tax_point_on"], lambda day: day <= as_of).astype(bool)]
-    stored = {(r["regime"], r["period"]): r for r in deadlines.astype(object).to_dict("records")}
+    supply = _known_on(supply, as_of)
+    stored = _stored(deadlines)
     filed = {k for k, r in stored.items() if r["status"] == "filed"}
     open_returns: list[ReturnKey] = []
     out: list[tuple[Any, ...]] = []
     provisional: set[ReturnKey] = set()
-    for regime in REGIMES:
-        current = calendar.period_of(regime, as_of)
-        wanted = {current, shift(current, -1)}
-        wanted |= {p for (r, p), row in stored.items() if r == regime and row["status"] != "filed"}
-        periods = sorted(p for p in wanted if (regime, p) not in filed and p <= current)
+    for regime, (periods, filed_periods) in return_periods(as_of, calendar, deadlines).items():
         open_returns.extend(ReturnKey(regime, p) for p in periods)
-        filed_periods = sorted(p for (r, p) in filed if r == regime)
         needed = set(periods) | set(filed_periods)
         lines = _regime_lines(supply, regime, calendar, fx, problems, provisional, needed)
         in_open = lines["period"].isin(periods).to_numpy(dtype=bool)
@@ -192,6 +187,42 @@ def build_ledger(
         problems=problems,
         provisional_fx=provisional & set(open_returns),
     )
+
+
+def return_periods(
+    as_of: date, calendar: TaxCalendar, deadlines: pd.DataFrame
+) -> dict[str, tuple[list[str], list[str]]]:
+    """Per regime, the periods whose returns are (re)computed on ``as_of`` and the filed
+    periods corrections compare with: the only periods whose lines :func:`build_ledger`
+    reads (module docstring). Example: on 2026-10-21 with OSS 2026-Q3 filed,
+    ``{"OSS": (["2026-Q4"], ["2026-Q3"]), "FR_CA3": (["2026-09", "2026-10"], [])}``."""
+    stored = _stored(deadlines)
+    filed = {k for k, r in stored.items() if r["status"] == "filed"}
+    out = {}
+    for regime in REGIMES:
+        current = calendar.period_of(regime, as_of)
+        wanted = {current, shift(current, -1)}
+        wanted |= {p for (r, p), row in stored.items() if r == regime and row["status"] != "filed"}
+        periods = sorted(p for p in wanted if (regime, p) not in filed and p <= current)
+        out[regime] = (periods, sorted(p for (r, p) in filed if r == regime))
+    return out
+
+
+def needed_lines(
+    supply: pd.DataFrame, *, as_of: date, calendar: TaxCalendar, deadlines: pd.DataFrame
+) -> pd.DataFrame:
+    """The VAT lines :func:`build_ledger` reads on ``as_of``: known that day, in an open
+    or a filed period of a regime (:func:`return_periods`). ``build_ledger`` of these
+    lines is ``build_ledger`` of all; the tax step keeps only these from each slice of
+    customers, as a shop's whole history of lines does not fit in memory."""
+    supply = _known_on(supply, as_of)
+    keep = np.zeros(len(supply), dtype=bool)
+    for regime, (periods, filed_periods) in return_periods(as_of, calendar, deadlines).items():
+        needed = set(periods) | set(filed_periods)
+        period = _per_day(supply["tax_point_on"], partial(calendar.period_of, regime))
+        in_regime = _of_regime(supply, regime).to_numpy(dtype=bool)
+        keep |= in_regime & pd.Series(period, dtype=object).isin(needed).to_numpy(dtype=bool)
+    return supply[keep]
 
 
 def vat_due(totals: pd.DataFrame, regime: str) -> int:
@@ -269,7 +300,7 @@ def _regime_lines(
     ECB rate per currency and period, euro amounts only off the euro, rates quantized
     per distinct rate (a night's returns hold hundreds of thousands of lines and a few
     hundred days, currencies and rates)."""
-    rows = supply if regime == "FR_CA3" else supply[supply["treatment"] == "oss"]
+    rows = supply[_of_regime(supply, regime).to_numpy(dtype=bool)]
     period = _per_day(rows["tax_point_on"], lambda day: calendar.period_of(regime, day))
     wanted = pd.Series(period, dtype=object).isin(needed).to_numpy(dtype=bool)
     rows, period = rows[wanted], period[wanted]
@@ -368,6 +399,22 @@ _FROM_SUPPLY = (
     "rate_category",
     "currency",
 )
+
+
+def _known_on(supply: pd.DataFrame, as_of: date) -> pd.DataFrame:
+    """The returns as of ``as_of``: an event dated later is not known yet on that day."""
+    return supply[_per_day(supply["tax_point_on"], lambda day: day <= as_of).astype(bool)]
+
+
+def _stored(deadlines: pd.DataFrame) -> dict[tuple[str, str], dict[str, Any]]:
+    return {(r["regime"], r["period"]): r for r in deadlines.astype(object).to_dict("records")}
+
+
+def _of_regime(supply: pd.DataFrame, regime: str) -> pd.Series:
+    """Which lines a regime's returns hold: every line in the CA3, the OSS lines in OSS."""
+    if regime == "FR_CA3":
+        return pd.Series(True, index=supply.index, dtype=bool)
+    return (supply["treatment"] == "oss").astype(bool)
 
 
 def _per_day(days: pd.Series, function: Any) -> np.ndarray:

@@ -61,9 +61,21 @@ def distance_sales(supply: pd.DataFrame, fx: FxTable, *, seller_country: str) ->
     return pd.DataFrame(rows, columns=["day", "line_key", "base_eur"])
 
 
+def counted_sales(sales: pd.DataFrame, *, as_of: date) -> pd.DataFrame:
+    """The distance sales :func:`threshold_years` reads on ``as_of``: up to that day, of
+    its calendar year and the two before (the previous year's own previous year). The
+    tax step keeps only these from each slice of customers."""
+    if sales.empty:
+        return sales
+    days = sales["day"]
+    first = date(as_of.year - 2, 1, 1)
+    keep = [first <= day <= as_of for day in days]
+    return sales[pd.Series(keep, index=sales.index, dtype=bool)]
+
+
 def threshold_years(sales: pd.DataFrame, *, as_of: date, threshold: int) -> list[ThresholdYear]:
     """The previous and the current calendar year of ``as_of`` (sales up to ``as_of``)."""
-    sales = sales[sales["day"] <= as_of] if not sales.empty else sales
+    sales = counted_sales(sales, as_of=as_of)
     out = []
     totals: dict[int, int] = {}
     years = pd.Series([d.year for d in sales["day"]], index=sales.index, dtype="int64")
