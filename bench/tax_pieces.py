@@ -8,6 +8,13 @@ Builds ``Facts`` of about 150 000 invoices (165 000 tax lines), 160 000 payments
 ``build_ledger`` and, with ``--files``, two nights of ``write_tax_files`` (the second
 with nothing changed) into a temporary folder. No warehouse is needed, so it takes
 minutes instead of the whole-night bench's setup.
+
+    .venv/bin/python bench/tax_pieces.py --load URL [--scale N]
+
+writes the same facts (``N`` times as many invoices, payments and customers) and ECB
+rates into the warehouse at ``URL`` (migrated first; a scratch database, never a
+bench's), for ``bench/tax_step.py`` to run the step's tasks on; statuses the warehouse
+does not know are mapped to ``succeeded``.
 """
 
 from __future__ import annotations
@@ -238,9 +245,60 @@ def deadlines(as_of: date) -> pd.DataFrame:
     return frame
 
 
+def load(url: str, shop: Facts) -> None:
+    """Write ``shop`` and :func:`fx` into the (migrated) warehouse at ``url``."""
+    from sqlalchemy import insert
+
+    from echeancier.run_cli import upgrade_database
+    from warehouse import tables
+    from warehouse.columns import PAYMENT_STATUSES
+    from warehouse.engine import make_engine
+    from warehouse.tax_tables import fx_rates
+    from warehouse.upsert import upsert
+
+    upgrade_database(url)
+    engine = make_engine(url)
+    extra: dict[str, dict[str, Any]] = {
+        "customers": {"provider": "stripe"},
+        "subscriptions": {
+            "provider": "stripe",
+            "customer_id": "cus_0",
+            "status": "active",
+            "tacit_renewal": False,
+            "currency": "EUR",
+        },
+        "invoices": {"amount_paid": 0, "amount_remaining": 0},
+        "invoice_tax_lines": {"provider": "stripe"},
+        "payments": {"provider_status": "paid"},
+        "refunds": {},
+    }
+    for name, add in extra.items():
+        frame = getattr(shop, name)
+        if name == "payments":
+            known = frame["status"].isin(PAYMENT_STATUSES)
+            frame = frame.assign(status=frame["status"].where(known, "succeeded"))
+        if name == "refunds":
+            frame = frame.assign(
+                created_at=frame["created_at"].fillna(datetime(2026, 1, 1, tzinfo=UTC))
+            )
+        records = frame.astype(object).where(frame.notna(), None).to_dict("records")
+        for start in range(0, len(records), 5000):
+            rows = [{**r, **add, "source_version": 1} for r in records[start : start + 5000]]
+            with engine.begin() as conn:
+                upsert(conn, tables.metadata.tables[name], rows)
+        print(f"{name}: {len(records)} rows", flush=True)
+    rates = [{"currency": r.currency, "day": r.day, "rate": r.rate, "source": "ECB"} for r in fx()]
+    with engine.begin() as conn:
+        conn.execute(insert(fx_rates), rates)
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as conn:
+            conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql("ANALYZE")
+    engine.dispose()
+
+
 def main() -> None:
+    import argparse
     import pickle
-    import sys
     import tempfile
     import time
     from pathlib import Path
@@ -249,6 +307,15 @@ def main() -> None:
     from echeancier.settings import Settings
     from tasks.tax import write_tax_files
 
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--files", action="store_true", help="time write_tax_files too")
+    parser.add_argument("--load", default=None, help="write the facts into this warehouse")
+    parser.add_argument("--scale", type=int, default=1, help="times the medium shop")
+    args = parser.parse_args()
+    if args.load:
+        n = args.scale
+        load(args.load, facts(150_000 * n, 40_000 * n, 50_000 * n))
+        return
     as_of = date(2026, 11, 26)
     policies = Path(__file__).resolve().parents[1] / "policies"
     rates, calendar = load_vat_rates(policies), load_tax_calendar(policies)
@@ -283,7 +350,7 @@ def main() -> None:
             filed_lines=supply.iloc[0:0],
         ),
     )
-    if "--files" in sys.argv:
+    if args.files:
         with tempfile.TemporaryDirectory() as folder:
             settings = Settings(ECHEANCIER_REPORTS=folder)  # type: ignore[call-arg]
             for night in (1, 2):

@@ -9,7 +9,9 @@ on the warehouse its setup leaves). For each step, the flow's own task functions
 - reconciliation: ``read_recon_frames`` vs ``find_recon_exceptions``;
 - dunning decisions: reading each customer partition's inputs (tasks/partitions.py, as
   ``decide_dunning`` does) vs ``domain.dunning.decide`` on them, summed over partitions;
-- VAT lines and returns: ``read_tax_inputs`` vs ``compute_tax_returns`` (``domain/tax``);
+- VAT lines and returns: reading each customer partition's facts vs their VAT lines and
+  the returns built from them, as ``compute_tax_returns_by_partition`` does
+  (bench/tax_step.py ``by_partition``);
 - the KPI backfill: ``read_kpi_inputs`` vs ``compute_kpi_daily`` over every day from
   the first subscription to ``--as-of``.
 
@@ -57,13 +59,14 @@ def pair(read: Callable[[], Any], compute: Callable[[Any], Any]) -> Timed:
 
 def steps(settings: Any, as_of: date) -> dict[str, Timed]:
     """Per step: a run that returns (seconds reading its inputs, seconds computing)."""
+    from bench.tax_step import by_partition
     from domain.dunning import decide
     from tasks.dunning import SOURCES, Shared, load_dunning_policy, partition_inputs
     from tasks.kpis import compute_kpi_daily, read_kpi_inputs
     from tasks.partitions import customer_partitions
     from tasks.reconcile import find_recon_exceptions, load_recon_policy, read_recon_frames
     from tasks.sync_common import engine_for
-    from tasks.tax import compute_tax_returns, load_tax_policies, read_tax_inputs
+    from tasks.tax import load_tax_policies
 
     recon_policy = load_recon_policy.fn(settings)
     dunning_policy, rates = load_dunning_policy.fn(settings)
@@ -99,10 +102,7 @@ def steps(settings: Any, as_of: date) -> dict[str, Timed]:
             lambda frames: find_recon_exceptions.fn(frames, as_of, recon_policy),
         ),
         "dunning decisions": dunning,
-        "VAT lines and returns": pair(
-            lambda: read_tax_inputs.fn(settings),
-            lambda inputs: compute_tax_returns.fn(inputs, as_of, vat_rates, calendar, tz),
-        ),
+        "VAT lines and returns": lambda: by_partition(settings, as_of, vat_rates, calendar, tz)[:2],
         "KPI backfill (whole history)": pair(lambda: read_kpi_inputs.fn(settings), backfill),
     }
 
