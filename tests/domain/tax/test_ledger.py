@@ -18,6 +18,8 @@ from domain.tax.ledger import (
     TieOutError,
     build_ledger,
     check_tie_out,
+    needed_lines,
+    return_periods,
     vat_due,
 )
 from domain.tax.lines import Facts, supply_lines
@@ -218,6 +220,48 @@ def test_a_payment_that_fails_after_its_return_was_filed_is_corrected(
     assert rows(later, "OSS", "2026-Q3") == [
         ("correction", "oss", "BE", D("21"), "2026-Q2", -4050, 0, -850, 1)
     ]
+
+
+def test_the_returns_read_the_open_and_the_filed_periods_only(
+    rates: VatRates, calendar: TaxCalendar
+) -> None:
+    """What the tax step keeps of each slice of customers (``needed_lines``) is all the
+    ledger reads: the ledger of those lines is the ledger of every line."""
+    shop = scenario.shop()
+    shop.invoice("in_de3", "c_de", "2026-05-10", [("DE", "19", 5000, 950)], payment="ch_de3")
+    shop.invoice("in_old", "c_de", "2025-02-10", [("DE", "19", 10000, 1900)], payment="ch_o")
+    first = ledger(shop.facts(), date(2026, 7, 2), rates, calendar)
+    deadlines, filed = _filed(first, ReturnKey("OSS", "2026-Q2"))
+    shop.refund("re_late", "ch_de3", "2026-06-28", 2975)  # after Q2 was filed
+    shop.refund("re_old", "ch_o", "2026-07-20", 5950)  # of a 2025 sale
+    shop.refund("re_next", "ch_o", "2026-08-20", 100)  # after as_of: not known yet
+    as_of = date(2026, 8, 2)
+
+    assert return_periods(as_of, calendar, deadlines) == {
+        "OSS": (["2026-Q3"], ["2026-Q2"]),
+        "FR_CA3": (["2026-06", "2026-07", "2026-08"], []),  # June computed, not filed
+    }
+    lines, _ = supply_lines(shop.facts(), rates, seller_country="FR", timezone="Europe/Paris")
+    kept = needed_lines(lines, as_of=as_of, calendar=calendar, deadlines=deadlines)
+    assert {"in_de3", "re_late", "re_old"} <= set(kept["source_id"])  # OSS Q2 and Q3
+    assert {"in_old", "re_next"} <= set(lines["source_id"])
+    assert not {"in_old", "re_next"} & set(kept["source_id"])  # 2025; after as_of
+    assert len(kept) < len(lines)
+
+    def book(supply: pd.DataFrame) -> Ledger:
+        return build_ledger(
+            supply,
+            as_of=as_of,
+            calendar=calendar,
+            fx=scenario.ecb(),
+            deadlines=deadlines,
+            filed_lines=filed,
+        )
+
+    every, some = book(lines), book(kept.reset_index(drop=True))
+    for name in ("lines", "totals", "deadlines"):
+        pd.testing.assert_frame_equal(getattr(some, name), getattr(every, name))
+    assert (some.returns, some.filed, some.problems) == (every.returns, every.filed, every.problems)
 
 
 def test_recomputing_the_same_day_gives_the_same_ledger(

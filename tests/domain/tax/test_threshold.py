@@ -4,7 +4,7 @@ from datetime import date
 
 import pandas as pd
 
-from domain.tax.threshold import ThresholdYear, threshold_years
+from domain.tax.threshold import ThresholdYear, counted_sales, threshold_years
 
 THRESHOLD = 1_000_000
 
@@ -52,3 +52,20 @@ def test_refunds_count_against_the_total_and_exactly_the_threshold_is_not_over()
     )
 
     assert (found[-1].distance_sales, found[-1].crossed_on) == (1_000_000, None)
+
+
+def test_only_the_three_years_up_to_as_of_are_counted() -> None:
+    """What the tax step keeps of each slice's distance sales (``counted_sales``)."""
+    every = sales(
+        ("2023-12-31", 900_000),
+        ("2024-01-01", 700_000),
+        ("2025-03-01", 200_000),
+        ("2026-06-30", 500_000),
+        ("2026-07-01", 900_000),
+    )
+    kept = counted_sales(every, as_of=date(2026, 6, 30))
+
+    assert list(kept["line_key"]) == ["k1", "k2", "k3"]
+    assert threshold_years(kept, as_of=date(2026, 6, 30), threshold=THRESHOLD) == (
+        threshold_years(every, as_of=date(2026, 6, 30), threshold=THRESHOLD)
+    )
