@@ -35,7 +35,7 @@ import pandas as pd
 
 from domain.tax.amounts import to_eur
 from domain.tax.fx import FxTable, Pick
-from domain.tax.lines import Problem
+from domain.tax.lines import LINE_COLUMNS, Problem
 from domain.tax.periods import bounds, shift
 from domain.tax.policy import REGIMES, TaxCalendar
 
@@ -381,23 +381,10 @@ def _regime_lines(
     )
 
 
-#: The columns a ledger line takes as they are from its VAT line.
-_FROM_SUPPLY = (
-    "line_key",
-    "source",
-    "source_id",
-    "invoice_id",
-    "payment_id",
-    "provider",
-    "customer_id",
-    "customer_country",
-    "customer_vat_id",
-    "tax_point_on",
-    "treatment",
-    "country",
-    "rate_source",
-    "rate_category",
-    "currency",
+#: The columns a ledger line takes as they are from its VAT line: all of them but those
+#: the ledger sets itself (flag, periods, the quantized rate and the amounts).
+_FROM_SUPPLY = tuple(
+    c for c in LINE_COLUMNS if c not in {"is_business", "supply_on", "rate", "taxable_base", "vat"}
 )
 
 
