@@ -406,7 +406,9 @@ def mails_sent(result: dict[str, Any]) -> int:
     return sum(1 for r in result["requests"] if r["provider"] == "sendgrid")
 
 
-def the_day_between(folder: Path, done: Setup, night_start: datetime, timeout: float) -> int:
+def the_day_between(
+    folder: Path, state: Path, url: str, night_start: datetime, timeout: float
+) -> int:
     """The day between the first night and the measured one (not timed): the daytime
     sender delivers what the first night queued, at 16:00 Paris, with no rate limits.
 
@@ -421,9 +423,9 @@ def the_day_between(folder: Path, done: Setup, night_start: datetime, timeout: f
     while True:  # one pass sends at most PASS_LIMIT; the deployment runs several by day
         result = night(
             "direct",
-            Path(done.state),
+            state,
             day,
-            done.url,
+            url,
             folder / "home-day",
             timeout,
             limits=False,
@@ -598,7 +600,7 @@ def main() -> None:
     else:
         done = setup(args, folder, url)
     clock = datetime.fromisoformat(done.night_start)
-    day = the_day_between(folder, done, clock, args.timeout)
+    day = the_day_between(folder, Path(done.state), done.url, clock, args.timeout)
     log(f"measured night (as of {clock.astimezone(PARIS).date()})")
     since = clock - timedelta(seconds=1)
     result = night(
