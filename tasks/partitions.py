@@ -1,10 +1,12 @@
 """Customer partitions: read a big shop's per-customer tables one slice of persons at a time.
 
-Why: the dunning decisions and the recovery analytics look at one person's invoices,
-payments and ledger at a time (what a customer owes never depends on another person's
-rows), yet one frame of every invoice, payment and ledger row took ~8 GB on the large
-shop (200,000 customers, 1.4 M payments). Reading and deciding one partition at a time
-bounds the memory by the partition, not by the shop; the total work is the same.
+Why: the dunning decisions, the recovery analytics and the VAT lines look at one
+person's invoices, payments, refunds and ledger at a time (what a customer owes, or the
+VAT of their sale, never depends on another person's rows), yet one frame of every
+invoice, payment and ledger row took ~8 GB on the large shop (200,000 customers, 1.4 M
+payments). Reading and computing one partition at a time bounds the memory by the
+partition, not by the shop; the work is the same, plus one scan of each table per
+partition.
 
 A partition is a set of **persons** (the lower-cased e-mail, else the customer id, as
 ``domain.dunning.items.persons`` defines them), so that one person's Stripe and
@@ -19,9 +21,9 @@ or an invoice's tax line its invoice, a refund its payment.
 Rows no partition owns (no customer id, or one the customers table does not hold; a row
 of a :data:`THROUGH` table whose parent is unknown or unowned) are read once and added
 to *every* partition: a payment without a customer may still pay an invoice of any
-partition, and leaving it out there would remind a customer who has paid. What is decided about such
-rows is the same in every partition; callers keep it from partition 0 only
-(:meth:`Partition.owns`).
+partition, and leaving it out there would remind a customer who has paid. What is
+decided about such rows is the same in every partition; callers keep it from partition
+0 only (:meth:`Partition.owns`).
 
 Example: 45,000 customers, size 20,000 → 3 partitions; ``alice@example.com``'s Stripe
 customer ``cus_1`` and GoCardless customer ``CU1`` both land in partition

@@ -22,6 +22,7 @@ from domain.reconcile import Frames, ReconPolicy, ReconReport
 from echeancier.settings import Settings
 from tasks.sync_common import engine_for
 from warehouse import tables
+from warehouse.frames import frame
 from warehouse.upsert import dialect_insert
 
 _CHUNK = 1000
@@ -95,18 +96,11 @@ def _read(conn: Connection, name: str, columns: tuple[str, ...]) -> pd.DataFrame
     parse them where they compare them.
     """
     table = tables.metadata.tables[name]
-    query = select(*(table.c[c] for c in columns))
-    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-    try:
-        cursor.execute(str(query.compile(dialect=conn.dialect)))
-        rows = cursor.fetchall()  # plain tuples: a frame builds from them at once
-    finally:
-        cursor.close()
-    frame = pd.DataFrame(rows, columns=list(columns))
+    out = frame(conn, select(*(table.c[c] for c in columns)))  # warehouse/frames.py
     for column in columns:
         if column.endswith("_at"):
-            frame[column] = pd.to_datetime(frame[column], utc=True, format="ISO8601")
-    return frame
+            out[column] = pd.to_datetime(out[column], utc=True, format="ISO8601")
+    return out
 
 
 def _upsert(conn: Connection, rows: list[dict[str, Any]]) -> None:
