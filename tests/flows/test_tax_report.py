@@ -33,13 +33,12 @@ from flows.nightly import nightly
 from flows.tax_report import tax_report
 from templates.render import render
 from tests.domain.tax import scenario
-from tests.domain.tax.shop import ShopBuilder
 from tests.flows.conftest import AS_OF, Live
+from tests.tasks.tax_warehouse import load_shop
 from warehouse import tables
 from warehouse.engine import make_engine
 from warehouse.outbox_tables import notifications
 from warehouse.tax_tables import tax_deadlines, vat_lines, vat_returns
-from warehouse.upsert import upsert
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "tax"
 NOW = datetime(2026, 10, 21, 2, 0, tzinfo=UTC)
@@ -62,22 +61,6 @@ def run(as_of: date) -> TaxReport:
     report = state.result()
     assert isinstance(report, TaxReport)
     return report
-
-
-def load(engine: Engine, shop: ShopBuilder, version: int) -> None:
-    """The shop's rows as the sync stores them (the columns the schema requires)."""
-    extra = {
-        "customers": {"provider": "stripe"},
-        "invoices": {"amount_paid": 0, "amount_remaining": 0},
-        "invoice_tax_lines": {"provider": "stripe"},
-        "payments": {"provider_status": "paid"},
-        "refunds": {},
-    }
-    with engine.begin() as conn:
-        for name, add in extra.items():
-            rows = [{**row, **add, "source_version": version} for row in shop.rows[name]]
-            if rows:
-                upsert(conn, tables.metadata.tables[name], rows)
 
 
 def returns(engine: Engine, regime: str, period: str) -> list[tuple[Any, ...]]:
@@ -110,7 +93,7 @@ def test_hand_computed_returns_files_filing_and_reminders(env: Path, warehouse_u
     engine = make_engine(warehouse_url)
     shop = scenario.shop()
     shop.invoice("in_de3", "c_de", "2026-05-10", [("DE", "19", 5000, 950)], payment="ch_de3")
-    load(engine, shop, 1)
+    load_shop(engine, shop, 1)
     assert "added" in cli("tax", "load-fx", str(FIXTURES / "eurofxref-hist.csv"))
 
     first = run(date(2026, 7, 2))
@@ -151,7 +134,7 @@ def test_hand_computed_returns_files_filing_and_reminders(env: Path, warehouse_u
     assert "recorded as filed" in cli("tax", "filed", "OSS", "2026-Q2", "--on", "2026-07-20")
     filed_rows = returns(engine, "OSS", "2026-Q2")
     shop.refund("re_late", "ch_de3", "2026-06-28", 2975)
-    load(engine, shop, 2)
+    load_shop(engine, shop, 2)
 
     october = run(date(2026, 10, 21))
 

@@ -21,32 +21,14 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
-from sqlalchemy import Engine, update
+from sqlalchemy import Engine
 
 from echeancier.settings import Settings
 from tasks.tax import compute_tax_returns, read_tax_inputs, store_tax_returns
 from tests.domain.tax.shop import ShopBuilder
-from warehouse import tables
-from warehouse.tax_tables import tax_deadlines
-from warehouse.upsert import upsert
+from tests.tasks.tax_warehouse import file_return, load_shop
 
 POLICIES = Path(__file__).resolve().parents[2] / "policies"
-
-
-def load(engine: Engine, shop: ShopBuilder) -> None:
-    """The shop's rows as the sync stores them (the columns the schema requires)."""
-    extra = {
-        "customers": {"provider": "stripe"},
-        "invoices": {"amount_paid": 0, "amount_remaining": 0},
-        "invoice_tax_lines": {"provider": "stripe"},
-        "payments": {"provider_status": "paid"},
-        "refunds": {},
-    }
-    with engine.begin() as conn:
-        for name, add in extra.items():
-            rows = [{**row, **add, "source_version": 1} for row in shop.rows[name]]
-            if rows:
-                upsert(conn, tables.metadata.tables[name], rows)
 
 
 def night(settings: Settings, as_of: date, *, store: bool = False):  # type: ignore[no-untyped-def]
@@ -69,17 +51,12 @@ def test_facts_far_from_the_open_returns_still_count(engine: Engine, tmp_path: P
     shop.invoice("in_old", "c_de", "2024-03-10", [("DE", "19", 10000, 1900)], payment="ch_old")
     shop.invoice("in_be", "c_be", "2025-06-01", [("BE", "21", 1200000, 252000)])
     shop.invoice("in_q3", "c_it", "2026-08-05", [("IT", "22", 8197, 1803)], payment="ch_q3")
-    load(engine, shop)
+    load_shop(engine, shop)
     night(settings, date(2026, 10, 2), store=True)
-    with engine.begin() as conn:  # finance files OSS 2026-Q3
-        conn.execute(
-            update(tax_deadlines)
-            .where(tax_deadlines.c.regime == "OSS", tax_deadlines.c.period == "2026-Q3")
-            .values(status="filed", filed_on=date(2026, 10, 15))
-        )
+    file_return(engine, "OSS", "2026-Q3", date(2026, 10, 15))  # finance files OSS 2026-Q3
     shop.refund("re_q3", "ch_q3", "2026-09-25", 5000)  # synced after the filing
     shop.refund("re_old", "ch_old", "2026-10-20", 5950)
-    load(engine, shop)
+    load_shop(engine, shop)
 
     computed = night(settings, date(2026, 10, 21))
 

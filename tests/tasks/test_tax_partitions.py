@@ -32,7 +32,7 @@ from typing import Any
 
 import pandas as pd
 import pytest
-from sqlalchemy import Engine, insert, update
+from sqlalchemy import Engine, insert
 
 from domain.tax import load_tax_calendar, load_vat_rates
 from echeancier.settings import Settings
@@ -46,8 +46,8 @@ from tasks.tax import (
     store_tax_returns,
 )
 from tests.domain.tax.shop import ShopBuilder
-from tests.tasks.test_tax_inputs import load
-from warehouse.tax_tables import fx_rates, tax_deadlines
+from tests.tasks.tax_warehouse import file_return, load_shop
+from warehouse.tax_tables import fx_rates
 
 POLICIES = Path(__file__).resolve().parents[2] / "policies"
 AS_OF = date(2026, 10, 21)
@@ -141,19 +141,14 @@ def night(engine: Engine, tmp_path: Path, size: int) -> Settings:
     url = engine.url.render_as_string(hide_password=False)
     settings = Settings(DATABASE_URL=url, ECHEANCIER_REPORTS=str(tmp_path))  # type: ignore[call-arg]
     built = shop()
-    load(engine, built)
+    load_shop(engine, built)
     load_rates(engine)
     rates, calendar = load_vat_rates(POLICIES), load_tax_calendar(POLICIES)
     first = compute_tax_returns.fn(
         read_tax_inputs.fn(settings), date(2026, 10, 2), rates, calendar, "Europe/Paris"
     )
     store_tax_returns.fn(settings, first)
-    with engine.begin() as conn:  # finance files OSS 2026-Q3
-        conn.execute(
-            update(tax_deadlines)
-            .where(tax_deadlines.c.regime == "OSS", tax_deadlines.c.period == "2026-Q3")
-            .values(status="filed", filed_on=date(2026, 10, 15))
-        )
+    file_return(engine, "OSS", "2026-Q3", date(2026, 10, 15))  # finance files OSS 2026-Q3
     built.refund("re_q3", "ch_q3", "2026-09-25", 5000)  # synced after the filing
     built.refund("re_old", "ch_old", "2026-10-20", 5950)  # of a 2024 sale
     built.refund("re_fr", "ch_fr", "2026-10-12", 1200)
@@ -162,7 +157,7 @@ def night(engine: Engine, tmp_path: Path, size: int) -> Settings:
     built.refund("re_an", "ch_an", "2026-10-14", 1200)  # of a sale with no customer id
     built.refund("re_it2", "ch_it2", "2026-10-14", 610)  # paid with no customer id
     built.refund("re_lost", "ch_nothing", "2026-10-15", 100)  # of no payment at all
-    load(engine, built)
+    load_shop(engine, built)
     return settings.model_copy(update={"tax_partition_size": size})
 
 
