@@ -18,6 +18,14 @@ import stripe
 BIN = Path(sys.executable).parent / "echeancier"
 
 
+def ctrl_c_back() -> None:
+    """In the child before it runs: Ctrl-C (SIGINT) back to its default. A suite started
+    as a background job (``make test &``, ``nohup … &``) ignores SIGINT, a child inherits
+    that, and Python then never turns it into KeyboardInterrupt: ``serve`` would never
+    stop (seen: four tests of this file timing out in a rehearsal run so started)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @pytest.fixture
 def scenario(tmp_path: Path) -> Path:
     (tmp_path / "stripe").mkdir()
@@ -37,6 +45,7 @@ def served(scenario: Path) -> Iterator[dict[str, str]]:
         stderr=subprocess.PIPE,
         text=True,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        preexec_fn=ctrl_c_back,
     )
     exports: dict[str, str] = {}
     try:
@@ -92,6 +101,7 @@ def _serve(*args: str) -> tuple[subprocess.Popen[str], dict[str, str]]:
         stderr=subprocess.PIPE,
         text=True,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        preexec_fn=ctrl_c_back,
     )
     exports: dict[str, str] = {}
     assert proc.stdout is not None
