@@ -20,6 +20,7 @@ from sqlalchemy import Connection, Date, select
 from domain.quality import masked_payload, object_ids
 from expectations.spec import TableSuite
 from warehouse import tables
+from warehouse.frames import frame
 from warehouse.types import UTCDateTime
 from warehouse.upsert import quarantine, resolve_quarantine
 
@@ -38,18 +39,16 @@ def read_frame(conn: Connection, suite: TableSuite) -> pd.DataFrame:
     bulk instead (SQLite hands back ISO strings, PostgreSQL aware datetimes)."""
     table = tables.metadata.tables[suite.table]
     names = list(suite.read_columns)
-    query = select(*[table.c[name] for name in names]).compile(dialect=conn.dialect)
-    cursor = conn.exec_driver_sql(str(query)).cursor
-    frame = pd.DataFrame.from_records(cursor.fetchall(), columns=names)
+    rows = frame(conn, select(*[table.c[name] for name in names]))  # warehouse/frames.py
     converted: dict[str, Any] = {}
     for name in names:
         kind = table.c[name].type
         if isinstance(kind, UTCDateTime):
-            instants = pd.to_datetime(frame[name], utc=True, format="ISO8601")
+            instants = pd.to_datetime(rows[name], utc=True, format="ISO8601")
             converted[name] = instants.dt.tz_convert(None)
         elif isinstance(kind, Date):
-            converted[name] = pd.to_datetime(frame[name], format="ISO8601")
-    return frame.assign(**converted)
+            converted[name] = pd.to_datetime(rows[name], format="ISO8601")
+    return rows.assign(**converted)
 
 
 def full_rows(conn: Connection, suite: TableSuite, ids: set[str]) -> dict[str, dict[str, Any]]:

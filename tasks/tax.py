@@ -409,22 +409,12 @@ def _returns_state(conn: Connection) -> tuple[list[FxRate], pd.DataFrame, pd.Dat
 
 def _rows_of(conn: Connection, name: str, invoice_ids: list[str]) -> pd.DataFrame:
     """The rows of ``name`` of these invoices (a few: those paid by unowned payments)."""
-    table, columns = _table(name), list(COLUMNS[name])
+    invoice_id = _table(name).c.invoice_id
     parts = [
-        pd.DataFrame(
-            [
-                tuple(r)
-                for r in conn.execute(
-                    select(*(table.c[c] for c in columns)).where(
-                        table.c.invoice_id.in_(invoice_ids[start : start + _CHUNK])
-                    )
-                )
-            ],
-            columns=columns,
-        )
+        _frame(conn, name, COLUMNS[name], invoice_id.in_(invoice_ids[start : start + _CHUNK]))
         for start in range(0, len(invoice_ids), _CHUNK)
     ]
-    return _concat(parts) if parts else pd.DataFrame(columns=columns)
+    return _concat(parts) if parts else pd.DataFrame(columns=list(COLUMNS[name]))
 
 
 def _table(name: str) -> Table:
@@ -438,10 +428,12 @@ def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
     return pd.concat(full, ignore_index=True) if full else frames[0]
 
 
-def _frame(conn: Connection, name: str, columns: Iterable[str]) -> pd.DataFrame:
+def _frame(conn: Connection, name: str, columns: Iterable[str], *where: Any) -> pd.DataFrame:
+    """``columns`` of ``name``'s rows matching ``where``, as SQLAlchemy's types give them
+    (the VAT rules need exact ``Decimal`` rates, on SQLite too)."""
     table = tables.metadata.tables[name]
     names = list(columns)
-    rows = conn.execute(select(*(table.c[c] for c in names))).all()
+    rows = conn.execute(select(*(table.c[c] for c in names)).where(*where)).all()
     return pd.DataFrame([tuple(r) for r in rows], columns=names)
 
 
