@@ -167,7 +167,7 @@ def _stage_and_channel(failures: pd.DataFrame, ledger: pd.DataFrame) -> pd.DataF
     out["stage"] = stages.fillna("none")
     retries = acts[(acts["action"] == "retry_payment") & (acts["status"] == "done")]
     last_retry = retries.groupby("item_id")["as_of"].max()
-    window = out["provider"].map(RETRY_WINDOW_DAYS).fillna(1)
+    window = out["provider"].map(RETRY_WINDOW_DAYS).astype("float64").fillna(1)
     gap = (out["recovered_on"] - _lookup(out["item_id"], last_retry)).dt.days
     by_retry = gap.ge(0).fillna(False) & gap.le(window).fillna(False)
     recovered = out["recovered_on"].notna()

@@ -141,7 +141,7 @@ def current_stage(items: pd.DataFrame, policy: DunningPolicy, done: pd.DataFrame
         ],
         axis=1,
     ).max(axis=1)
-    passed = out["item_id"].map(reached)
+    passed = out["item_id"].map(reached).astype("float64")  # days even when none match
     due = out["position"] >= 0
     new = due & (passed.isna() | (out["step_day"] > passed))
     pairs = done[["item_id", "stage"]].drop_duplicates().assign(was_taken=True)

@@ -169,7 +169,7 @@ def _not_applicable(rows: pd.DataFrame, inputs: DunningInputs, policy: DunningPo
     status = text(subs["status"]).groupby(text(subs["subscription_id"])).last()
     ending = subs["cancel_at_period_end"].astype("boolean").fillna(False)
     ending = ending.groupby(text(subs["subscription_id"])).last()
-    sub_status = rows["subscription_id"].map(status)
+    sub_status = text(rows["subscription_id"].map(status))  # text even when none match
     live = sub_status.isin(LIVE_SUBSCRIPTIONS).fillna(False).astype(bool)
     open_sub = rows["subscription_id"].notna() & ~sub_status.isin(ENDED_SUBSCRIPTIONS).fillna(
         False

@@ -131,6 +131,7 @@ def duplicate_payment(payments: pd.DataFrame, policy: ReconPolicy) -> pd.DataFra
         & keyed["currency"].eq(keyed["currency"].shift())
         & keyed["amount"].eq(keyed["amount"].shift())
     )
+    same = same.fillna(False).astype(bool)  # text columns compare to a nullable mask
     close = keyed["_at"].diff() <= pd.Timedelta(hours=policy.duplicate_window_hours)
     keyed = keyed.assign(_cluster=(~(same & close)).cumsum())
     sizes = keyed.groupby("_cluster")["payment_id"].transform("count")
