@@ -32,6 +32,7 @@ from echeancier.settings import Settings
 from reporting import FinanceData, render_finance_report
 from tasks.sync_common import engine_for
 from warehouse import kpi_tables, tables
+from warehouse.frames import frame as rows_of
 from warehouse.types import UTCDateTime
 from warehouse.upsert import dialect_insert
 
@@ -155,14 +156,7 @@ def read(conn: Connection, name: str, columns: tuple[str, ...]) -> pd.DataFrame:
     """Columns of a table through the driver's cursor (fast on large tables), typed once:
     instants as aware UTC, dates as ``date``, numerics as floats (rates, days)."""
     table: Table = tables.metadata.tables[name]
-    query = select(*(table.c[c] for c in columns))
-    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-    try:
-        cursor.execute(str(query.compile(dialect=conn.dialect)))
-        rows = cursor.fetchall()
-    finally:
-        cursor.close()
-    frame = pd.DataFrame(rows, columns=list(columns))
+    frame = rows_of(conn, select(*(table.c[c] for c in columns)), rates_as_floats=True)
     for column in columns:
         kind = table.c[column].type
         if isinstance(kind, UTCDateTime):

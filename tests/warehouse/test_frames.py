@@ -55,3 +55,46 @@ def test_a_numeric_is_never_read_as_a_float_on_sqlite(engine: Engine) -> None:
                 frame(conn, query)
         else:
             assert frame(conn, query).empty
+
+
+def test_a_read_in_slices_gives_the_frame_of_one_read(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Slices of 2 rows, one of them all NULL in the optional columns: the frame still has
+    the text, integer and instant types one read of every row gives (not Python objects)."""
+    payments = tables.payments
+    with engine.begin() as conn:
+        conn.execute(
+            insert(payments),
+            [
+                {
+                    "payment_id": f"ch_{i}",
+                    "provider": "stripe",
+                    "customer_id": f"cus_{i}" if i < 2 else None,
+                    "amount": 1000 + i,
+                    "amount_refunded": i if i < 2 else None,
+                    "currency": "EUR",
+                    "status": "succeeded",
+                    "provider_status": "succeeded",
+                    "created_at": WHEN,
+                    "paid_at": WHEN if i < 2 else None,
+                    "source_version": 1,
+                    "row_hash": "h",
+                    "synced_at": WHEN,
+                }
+                for i in range(5)
+            ],
+        )
+    columns = ("payment_id", "customer_id", "amount_refunded", "paid_at", "amount")
+    query = select(*(payments.c[c] for c in columns)).order_by(payments.c.payment_id)
+    with engine.connect() as conn:
+        whole = frame(conn, query)
+        monkeypatch.setattr("warehouse.frames.SLICE_ROWS", 2)
+        sliced = frame(conn, query)
+
+    assert len(sliced) == 5
+    pd.testing.assert_frame_equal(sliced, whole)
+    assert sliced["customer_id"].dtype == "str"
+    assert sliced["customer_id"].isna().tolist() == [False, False, True, True, True]
+    assert sliced["amount_refunded"].dtype == "float64"  # NULLs, as one read gives
+    assert sliced["amount"].tolist() == [1000, 1001, 1002, 1003, 1004]
