@@ -25,12 +25,18 @@ _DONE = object()
 _POLL_S = 0.05
 
 
-def merge_walks(walks: Iterable[Callable[[], Iterator[T]]], *, max_workers: int) -> Iterator[T]:
-    """Run each walk (a callable returning a page iterator) in a pool; yield their pages."""
+def merge_walks(
+    walks: Iterable[Callable[[], Iterator[T]]], *, max_workers: int, ahead: int | None = None
+) -> Iterator[T]:
+    """Run each walk (a callable returning a page iterator) in a pool; yield their pages.
+
+    ``ahead``: how many pages may wait for the consumer (default two per worker).
+    """
     walk_list = list(walks)
     if not walk_list:
         return
-    results: queue.Queue[object] = queue.Queue(maxsize=max(2, 2 * max_workers))
+    size = ahead if ahead is not None else max(2, 2 * max_workers)
+    results: queue.Queue[object] = queue.Queue(maxsize=max(1, size))
     stop = threading.Event()
 
     def put(item: object) -> bool:
@@ -67,3 +73,15 @@ def merge_walks(walks: Iterable[Callable[[], Iterator[T]]], *, max_workers: int)
     finally:
         stop.set()
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+def read_ahead(walk: Callable[[], Iterator[T]], pages: int) -> Iterator[T]:
+    """One walk's pages in their order, the next ``pages`` fetched while the consumer
+    works on the last one.
+
+    Why: a cursor walk (Stripe's events) cannot ask for a page before it has the one
+    before; but it need not wait for the consumer to load that page either. On the large
+    shop's night the event walk and the loading of its objects took turns (~40 s and
+    ~15 s); with the walk in a thread they overlap.
+    """
+    return merge_walks([walk], max_workers=1, ahead=pages)

@@ -30,7 +30,7 @@ from prefect.cache_policies import NO_CACHE
 from sqlalchemy import Engine
 
 from connectors.errors import EventCursorExpired
-from connectors.parallel import merge_walks
+from connectors.parallel import merge_walks, read_ahead
 from connectors.stripe import StripeConnector
 from domain.normalise.progress import progress
 from domain.sync_plan import (
@@ -56,6 +56,7 @@ from warehouse.state import SyncState, read_sync_state, write_sync_state
 
 PROVIDER = "stripe"
 EVENTS_PER_BATCH = 1000
+EVENT_PAGES_AHEAD = 10  # a batch's worth at Stripe's 100 events a page
 Page = list[dict[str, Any]]
 
 
@@ -126,10 +127,12 @@ def pull_stripe_events(
                 events = [event for page in pages_batch for event in page]
                 versions = reread_versions([int(e["created"]) for e in events], _ranks(events))
                 merge(tallies, load(events, versions, None))  # the cursor stays where it is
-        pages: Iterator[Page] = (
-            connector.events_since(state.cursor)
-            if state.cursor
-            else connector.events_created_since(state.watermark or seen_at)
+        cursor, since = state.cursor, state.watermark or seen_at
+        pages: Iterator[Page] = read_ahead(  # the next batch fetched while one loads
+            lambda: (
+                connector.events_since(cursor) if cursor else connector.events_created_since(since)
+            ),
+            pages=EVENT_PAGES_AHEAD,
         )
         clock = EventClock.from_json(state.details.get("clock"))
         for pages_batch in _event_batches(pages):
