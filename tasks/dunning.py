@@ -21,8 +21,10 @@ around it, in the order that makes a crash or a Retry harmless:
 from __future__ import annotations
 
 import json
+import threading
 from collections import Counter
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -435,14 +437,22 @@ def _execute(connectors: Any, row: dict[str, Any]) -> tuple[str, str, bool]:
     return "skipped", f"unknown action {action}", False
 
 
+ACTION_WORKERS = 4
+"""Customers whose provider actions run at once. Each action waits ~100 ms on its provider,
+so one at a time the night's retries took twice their rate-limit floor (54 s against
+27.8 s on the large shop); the connectors' token buckets still hold the rate."""
+
+
 def execute_actions(
-    engine: Engine, connectors: Any, now: datetime
+    engine: Engine, connectors: Any, now: datetime, workers: int = ACTION_WORKERS
 ) -> tuple[Counter[str], list[str]]:
     """Run every ``pending`` provider action; returns outcomes and the recovered items.
 
     A refusal or a decline is an outcome. A provider that stays unreachable raises
-    (after the connector's own retries): the run fails clearly, the action stays
-    ``pending`` and the next run re-sends the same idempotency key.
+    (after the connector's own retries): the run fails clearly, no further action is
+    started, the unsent ones stay ``pending`` and the next run re-sends the same
+    idempotency key. Customers are served ``workers`` at a time; one customer's actions
+    run one after the other, in the ledger's order, as they did before.
     """
     with engine.connect() as conn:
         rows = [
@@ -456,39 +466,70 @@ def execute_actions(
                 .order_by(dunning_actions.c.as_of, dunning_actions.c.dedupe_key)
             )
         ]
+    by_customer: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        by_customer.setdefault(row["customer_id"], []).append(row)
+    for provider in sorted({row["provider"] for row in rows}):
+        getattr(connectors, provider, None)  # built once here, not raced for by the threads
+    stop = threading.Event()
+
+    def serve(actions: list[dict[str, Any]]) -> tuple[Counter[str], list[str]]:
+        counts: Counter[str] = Counter()
+        recovered: list[str] = []
+        for row in actions:
+            if stop.is_set():
+                break
+            try:
+                status, outcome, paid = _execute(connectors, row)
+            except ConnectorError as exc:
+                if exc.retryable:
+                    stop.set()
+                    raise
+                status, outcome, paid = "failed", str(exc)[:500], False
+            try:
+                _record_outcome(engine, row, status, outcome, paid, now)
+            except BaseException:
+                stop.set()
+                raise
+            counts[f"{row['action']}:{status}"] += 1
+            if paid:
+                recovered.append(row["invoice_id"] or row["payment_id"])
+        return counts, recovered
+
     counts: Counter[str] = Counter()
     recovered: list[str] = []
-    for row in rows:
-        try:
-            status, outcome, paid = _execute(connectors, row)
-        except ConnectorError as exc:
-            if exc.retryable:
-                raise
-            status, outcome, paid = "failed", str(exc)[:500], False
-        counts[f"{row['action']}:{status}"] += 1
-        if paid:
-            recovered.append(row["invoice_id"] or row["payment_id"])
-        with engine.begin() as conn:
-            conn.execute(
-                update(dunning_actions)
-                .where(dunning_actions.c.action_id == row["action_id"])
-                .values(status=status, outcome=outcome, executed_at=now)
-            )
-            if paid:
-                item = row["invoice_id"] or row["payment_id"]
-                cancel_item_actions(conn, [item], "paid_by_retry")
-                cancel_pending(
-                    conn,
-                    reason="paid_by_retry",
-                    now=now,
-                    kinds=["dunning"],
-                    **(
-                        {"invoice_ids": [item]}
-                        if row["invoice_id"]
-                        else {"dedupe_keys": _notice_keys(conn, item)}
-                    ),
-                )
+    with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="dunning") as pool:
+        for done in [pool.submit(serve, actions) for actions in by_customer.values()]:
+            got, paid = done.result()  # the first unreachable provider's error, raised
+            counts.update(got)
+            recovered += paid
     return counts, recovered
+
+
+def _record_outcome(
+    engine: Engine, row: dict[str, Any], status: str, outcome: str, paid: bool, now: datetime
+) -> None:
+    """The action's outcome; a paid item's other actions and queued reminders cancelled."""
+    with engine.begin() as conn:
+        conn.execute(
+            update(dunning_actions)
+            .where(dunning_actions.c.action_id == row["action_id"])
+            .values(status=status, outcome=outcome, executed_at=now)
+        )
+        if paid:
+            item = row["invoice_id"] or row["payment_id"]
+            cancel_item_actions(conn, [item], "paid_by_retry")
+            cancel_pending(
+                conn,
+                reason="paid_by_retry",
+                now=now,
+                kinds=["dunning"],
+                **(
+                    {"invoice_ids": [item]}
+                    if row["invoice_id"]
+                    else {"dedupe_keys": _notice_keys(conn, item)}
+                ),
+            )
 
 
 def _notice_keys(conn: Connection, item: str) -> list[str]:

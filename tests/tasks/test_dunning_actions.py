@@ -18,6 +18,7 @@ import pytest
 import requests
 from sqlalchemy import Engine, select
 
+from connectors.errors import ConnectorError
 from connectors.factory import Connectors
 from echeancier.settings import Settings
 from sandbox.generate import generate
@@ -80,6 +81,18 @@ def _pending(engine: Engine, action: str, provider: str, **ids: Any) -> str:
     }
     with engine.begin() as conn:
         conn.execute(dunning_actions.insert(), [row])
+    return key
+
+
+def _pending_for(engine: Engine, customer_id: str, action: str, **ids: Any) -> str:
+    """A pending action of another customer than ``_pending``'s."""
+    key = _pending(engine, action, "gocardless", **ids)
+    with engine.begin() as conn:
+        conn.execute(
+            dunning_actions.update()
+            .where(dunning_actions.c.dedupe_key == key)
+            .values(customer_id=customer_id)
+        )
     return key
 
 
@@ -165,3 +178,71 @@ def test_an_action_the_provider_does_not_offer_is_skipped_with_the_reason(
     execute_actions(engine, connectors, NOW)
 
     assert _ledger(engine) == {key: ("skipped", "suspend is not available for gocardless")}
+
+
+def test_several_customers_actions_run_at_once_each_carried_out_once(
+    engine: Engine, shop: tuple[Store, RunningSandbox], connectors: Connectors
+) -> None:
+    """Six customers' failed debits, four customers at a time: each retried once, over
+    the real SDK, and a second pass sends nothing."""
+    store, running = shop
+    active = {m["id"] for m in store.iter_all("gocardless", "mandates") if m["status"] == "active"}
+    paid_out = [
+        p
+        for p in store.iter_all("gocardless", "payments")
+        if p["status"] == "paid_out" and p["links"]["mandate"] in active
+    ]
+    keys = []
+    for n, payment in enumerate(paid_out[:6]):
+        store.replace("gocardless", "payments", {**payment, "status": "failed"})
+        keys.append(
+            _pending(engine, "retry_payment", "gocardless", payment_id=payment["id"])
+            if n % 2
+            else _pending_for(engine, f"cus_{n}", "retry_payment", payment_id=payment["id"])
+        )
+
+    counts, _ = execute_actions(engine, connectors, NOW, workers=4)
+    again, _ = execute_actions(engine, connectors, NOW, workers=4)
+
+    assert dict(counts) == {"retry_payment:done": 6}
+    assert dict(again) == {}
+    assert set(_ledger(engine).values()) == {("done", "retried")}
+    assert sorted(_writes(running)) == sorted(
+        f"/payments/{p['id']}/actions/retry" for p in paid_out[:6]
+    )
+
+
+class _Unreachable:
+    """Connectors whose GoCardless retries fail for good on one payment (the connector's
+    own retries spent); records every call."""
+
+    def __init__(self, failing: str) -> None:
+        self.failing = failing
+        self.calls: list[str] = []
+        self.gocardless = self
+
+    def retry_payment(self, payment_id: str, key: str) -> Any:
+        self.calls.append(payment_id)
+        if payment_id == self.failing:
+            raise ConnectorError("gocardless", "payments", "timed out", retryable=True)
+        return type("Retried", (), {"status": "retried", "reason": None})()
+
+
+def test_an_unreachable_provider_stops_the_run_and_leaves_the_rest_pending(
+    engine: Engine,
+) -> None:
+    keys = [
+        _pending_for(engine, f"cus_{n}", "retry_payment", payment_id=f"PM{n:04d}")
+        for n in range(40)
+    ]
+    fake = _Unreachable(failing="PM0000")
+
+    with pytest.raises(ConnectorError, match="timed out"):
+        execute_actions(engine, fake, NOW, workers=4)
+
+    ledger = _ledger(engine)
+    assert ledger[keys[0]] == ("pending", None)  # re-sent under its key next run
+    done = {k for k, v in ledger.items() if v == ("done", "retried")}
+    assert len(done) == len(fake.calls) - 1  # every answer received was recorded
+    assert len(fake.calls) < 40  # no new action was started after the failure
+    assert {k for k, v in ledger.items() if v[0] == "pending"} == set(keys) - done
