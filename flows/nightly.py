@@ -19,6 +19,7 @@ from prefect import flow, get_run_logger
 
 from domain.quality import tables_with_rows
 from domain.summary import NightlyReport
+from echeancier.memory import give_back_memory
 from echeancier.settings import load_settings
 from flows.chain import downstream as downstream_flows
 from flows.chain import launch, no_heartbeats_without_a_server, parameters
@@ -39,10 +40,13 @@ def nightly(as_of: date | None = None, dry_run: bool = False) -> NightlyReport:
     settings = load_settings()
     with no_heartbeats_without_a_server():  # an ephemeral server: nobody to watch them
         synced = sync(as_of=as_of)
+        give_back_memory()  # each step starts from what it needs, not from the last one's heap
         business_date = date.fromisoformat(synced.as_of)
         required = tables_with_rows(synced.control_totals)
         gate = check_data_quality(settings, utc_now(), synced.run_id, required=required)
+        give_back_memory()
         reconciled = reconcile(as_of=business_date)
+        give_back_memory()
         reports, failed = act(business_date, dry_run)
     report = NightlyReport(sync=synced, gate=gate, reconcile=reconciled, downstream=reports)
     publish_nightly_summary(report)
@@ -71,4 +75,5 @@ def act(business_date: date, dry_run: bool) -> tuple[dict[str, Any], dict[str, s
         except Exception as exc:
             failed[name] = f"{type(exc).__name__}: {exc}"[:300]
             get_run_logger().error("%s failed: %s", name, failed[name])
+        give_back_memory()
     return reports, failed

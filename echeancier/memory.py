@@ -1,0 +1,35 @@
+"""Give the memory a finished step freed back to the operating system.
+
+A night runs its steps one after the other in one process. Each step's frames are freed
+when it ends, but the allocators keep the pages for later: pyarrow's pool (mimalloc)
+holds on to the buffers of the text columns, glibc to the heap numpy and Python used. On
+the large shop's night the steps after the reconciliation started from ~2.3 GB that
+nothing used any more, and the KPIs' own 2.6 GB came on top of it. Measured on the
+reconciliation's frames: 1,419 MB resident after ``del`` and a collection, 444 MB once
+pyarrow's pool released its unused memory, 261 MB after ``malloc_trim``.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import gc
+
+
+def give_back_memory() -> None:
+    """Collect garbage, then ask pyarrow's pool and the C allocator to return free pages.
+
+    Cheap (tens of milliseconds), safe at any time, a no-op where an allocator has no
+    such call (``malloc_trim`` is glibc's).
+    """
+    gc.collect()
+    try:
+        import pyarrow
+    except ImportError:  # pragma: no cover - a dependency; kept for a bare domain install
+        pass
+    else:
+        pyarrow.default_memory_pool().release_unused()
+    libc = ctypes.util.find_library("c")
+    trim = getattr(ctypes.CDLL(libc), "malloc_trim", None) if libc else None
+    if trim is not None:
+        trim(0)
