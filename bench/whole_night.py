@@ -294,6 +294,7 @@ def night(
             if proc.poll() is None:
                 proc.kill()
         process = time.perf_counter() - started
+        (home.parent / f"{home.name}.log").write_text(err)  # the flows' logs, for reading after
         if proc.returncode != 0:
             raise RuntimeError(f"nightly ({mode}) failed:\n{err[-4000:]}")
         last = [line for line in out.splitlines() if line.startswith("{")][-1]

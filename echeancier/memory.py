@@ -14,14 +14,17 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import gc
+import os
 
 
-def give_back_memory() -> None:
-    """Collect garbage, then ask pyarrow's pool and the C allocator to return free pages.
+def give_back_memory() -> tuple[int, int]:
+    """Collect garbage, then ask pyarrow's pool and the C allocator to return free pages;
+    returns the process's resident MB before and after (0 where unknown).
 
     Cheap (tens of milliseconds), safe at any time, a no-op where an allocator has no
     such call (``malloc_trim`` is glibc's).
     """
+    before = resident_mb()
     gc.collect()
     try:
         import pyarrow
@@ -33,3 +36,14 @@ def give_back_memory() -> None:
     trim = getattr(ctypes.CDLL(libc), "malloc_trim", None) if libc else None
     if trim is not None:
         trim(0)
+    return before, resident_mb()
+
+
+def resident_mb() -> int:
+    """The process's resident memory in MB (Linux's ``/proc``; 0 elsewhere)."""
+    try:
+        with open("/proc/self/statm") as statm:
+            pages = int(statm.read().split()[1])
+    except (OSError, ValueError, IndexError):
+        return 0
+    return pages * os.sysconf("SC_PAGE_SIZE") // 2**20

@@ -40,13 +40,13 @@ def nightly(as_of: date | None = None, dry_run: bool = False) -> NightlyReport:
     settings = load_settings()
     with no_heartbeats_without_a_server():  # an ephemeral server: nobody to watch them
         synced = sync(as_of=as_of)
-        give_back_memory()  # each step starts from what it needs, not from the last one's heap
+        released("sync")  # each step starts from what it needs, not from the last one's heap
         business_date = date.fromisoformat(synced.as_of)
         required = tables_with_rows(synced.control_totals)
         gate = check_data_quality(settings, utc_now(), synced.run_id, required=required)
-        give_back_memory()
+        released("gate")
         reconciled = reconcile(as_of=business_date)
-        give_back_memory()
+        released("reconcile")
         reports, failed = act(business_date, dry_run)
     report = NightlyReport(sync=synced, gate=gate, reconcile=reconciled, downstream=reports)
     publish_nightly_summary(report)
@@ -75,5 +75,12 @@ def act(business_date: date, dry_run: bool) -> tuple[dict[str, Any], dict[str, s
         except Exception as exc:
             failed[name] = f"{type(exc).__name__}: {exc}"[:300]
             get_run_logger().error("%s failed: %s", name, failed[name])
-        give_back_memory()
+        released(name)
     return reports, failed
+
+
+def released(step: str) -> None:
+    """Give the finished step's memory back; log what the process holds before the next."""
+    before, after = give_back_memory()
+    log = get_run_logger()
+    log.info("memory after %s: %d MB resident, %d MB once given back", step, before, after)
