@@ -7,6 +7,7 @@ the row quarantined with its reason, or the gate failed naming table and expecta
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Mapping
 
 import pandas as pd
@@ -297,3 +298,19 @@ def test_an_empty_table_fails_only_when_the_provider_returned_rows() -> None:
         "shipments.table: expect_table_row_count_to_be_between (the provider returned rows)"
         in result.message
     )
+
+
+def test_no_validated_frame_outlives_the_gate() -> None:
+    """GX keeps its last context, and with it every batch it validated (1.4 GB of the
+    large shop's frames, held through the rest of the night): the gate lets go of it."""
+    payments = 7919  # a length no other frame here has
+    frames = clean()
+    frames["payments"] = pd.DataFrame(more_payments(payments))
+
+    result, _ = gate(frames)
+    del frames
+    gc.collect()
+
+    assert result.tables["payments"].rows == payments
+    alive = [o for o in gc.get_objects() if isinstance(o, pd.DataFrame) and len(o) == payments]
+    assert alive == []
