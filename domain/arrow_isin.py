@@ -33,9 +33,10 @@ def _text_values(values: Any, kind: pa.DataType) -> pa.Array | None:
         boxed = pa.array(values, from_pandas=True)
     except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError):
         return None
-    if not (pa.types.is_string(boxed.type) or pa.types.is_large_string(boxed.type)):
-        return None if len(boxed) and boxed.null_count < len(boxed) else boxed.cast(kind)
-    return boxed.cast(kind)
+    text = pa.types.is_string(boxed.type) or pa.types.is_large_string(boxed.type)
+    if not text and boxed.null_count < len(boxed):
+        return None  # numbers, or text mixed with them: pandas' own rules
+    return boxed.cast(kind)  # text, or only missing values
 
 
 def _isin(self: ArrowStringArray, values: Any) -> np.ndarray:

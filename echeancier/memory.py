@@ -15,6 +15,11 @@ import ctypes
 import ctypes.util
 import gc
 import os
+from collections.abc import Callable
+from functools import cache
+from typing import Any
+
+import pyarrow
 
 
 def give_back_memory() -> tuple[int, int]:
@@ -26,17 +31,18 @@ def give_back_memory() -> tuple[int, int]:
     """
     before = resident_mb()
     gc.collect()
-    try:
-        import pyarrow
-    except ImportError:  # pragma: no cover - a dependency; kept for a bare domain install
-        pass
-    else:
-        pyarrow.default_memory_pool().release_unused()
-    libc = ctypes.util.find_library("c")
-    trim = getattr(ctypes.CDLL(libc), "malloc_trim", None) if libc else None
+    pyarrow.default_memory_pool().release_unused()
+    trim = _malloc_trim()
     if trim is not None:
         trim(0)
     return before, resident_mb()
+
+
+@cache
+def _malloc_trim() -> Callable[[int], Any] | None:
+    """glibc's ``malloc_trim``, looked up once (None on a C library without it)."""
+    libc = ctypes.util.find_library("c")
+    return getattr(ctypes.CDLL(libc), "malloc_trim", None) if libc else None
 
 
 def resident_mb() -> int:

@@ -55,12 +55,12 @@ def frame(conn: Connection, query: Select[Any], *, rates_as_floats: bool = False
         # cursor, is asked, because a streamed result has already buffered a first row.
         strategy, cursor = result.cursor_strategy, result.cursor
         slices: list[pd.DataFrame] = []
-        while cursor is not None:
+        more = cursor is not None  # a statement that returns no rows has no cursor
+        while more:
             rows = strategy.fetchmany(result, cursor, SLICE_ROWS)
             if rows:
                 slices.append(pd.DataFrame.from_records(rows, columns=names))
-            if len(rows) < SLICE_ROWS:
-                break
+            more = len(rows) == SLICE_ROWS  # a short slice is the last one
     finally:
         result.close()
     if not slices:
