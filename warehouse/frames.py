@@ -13,6 +13,17 @@ as a server-side cursor, so libpq does not hold the whole result either. Text co
 land in pandas' ``str`` dtype, which pyarrow stores as one buffer per column instead of
 one Python object per value (a third of the memory on the large shop's payments).
 
+On PostgreSQL a query whose columns all have an Arrow twin (text, integers, booleans,
+dates, instants, NUMERIC with its precision) does not go through the driver's rows at
+all: the server writes it with ``COPY (query) TO STDOUT`` as CSV, and pyarrow's CSV
+reader parses the stream block by block with each column's type given, not guessed
+(:func:`copied`). That is the database's fast path out, as ``COPY FROM`` is the way in:
+on 1.4 M payments-shaped rows 9.6 s through the cursor, 3.7 s this way (of which 1.8 s
+is libpq handing over one message per row). The frame is the one the cursor gives
+(compared column by column in tests/warehouse/test_frames.py), instants in UTC on both
+ways, except where the cursor has nothing to go by: an empty result, or a column with no
+value at all, keeps its type here where the cursor gives Python objects.
+
 What that means for the values, and why the readers here accept it: PostgreSQL (psycopg)
 gives aware datetimes, ``date``, ``bool``, ``int`` and ``Decimal`` as usual; SQLite gives
 instants and dates as ISO text, booleans as 0/1 and NUMERIC as ``float``. So only read
@@ -24,13 +35,30 @@ have given: a slice where a column is all NULL takes the column's type from the 
 
 from __future__ import annotations
 
+import io
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Connection, Numeric, Select, text
+import pyarrow as pa
+import pyarrow.csv as pcsv
+from sqlalchemy import (
+    Boolean,
+    Connection,
+    Date,
+    DateTime,
+    Integer,
+    Numeric,
+    Select,
+    String,
+    text,
+)
+from sqlalchemy.exc import CompileError
+from sqlalchemy.types import TypeDecorator
 
 SLICE_ROWS = 100_000
+COPY_BLOCK_BYTES = 8 << 20  # what pyarrow parses at a time: a few tens of thousands of rows
 
 
 def frame(conn: Connection, query: Select[Any], *, rates_as_floats: bool = False) -> pd.DataFrame:
@@ -39,6 +67,16 @@ def frame(conn: Connection, query: Select[Any], *, rates_as_floats: bool = False
     ``rates_as_floats``: the caller reads NUMERIC columns that hold ratios, not money (the
     KPIs' rates), and takes SQLite's floats for them knowingly.
     """
+    postgres = conn.dialect.name == "postgresql"
+    if postgres:
+        plan = copy_plan(conn, query)
+        if plan is not None:
+            return copied(conn, *plan)
+    return fetched(conn, query, rates_as_floats=rates_as_floats)
+
+
+def fetched(conn: Connection, query: Select[Any], *, rates_as_floats: bool = False) -> pd.DataFrame:
+    """The rows of ``query`` from the driver's cursor, a slice at a time (any database)."""
     postgres = conn.dialect.name == "postgresql"
     if not postgres and not rates_as_floats:
         exact = [c.name for c in query.selected_columns if _numeric(c.type)]
@@ -65,7 +103,16 @@ def frame(conn: Connection, query: Select[Any], *, rates_as_floats: bool = False
         result.close()
     if not slices:
         return pd.DataFrame.from_records([], columns=names)
-    return joined(slices)
+    return in_utc(joined(slices))
+
+
+def in_utc(frame: pd.DataFrame) -> pd.DataFrame:
+    """Aware instants in UTC, as the COPY read gives them: the driver gives them in the
+    session's time zone (``Etc/UTC`` here, ``Europe/Paris`` on a server set so)."""
+    for name in frame.columns:
+        if isinstance(frame[name].dtype, pd.DatetimeTZDtype):
+            frame[name] = frame[name].dt.tz_convert("UTC")
+    return frame
 
 
 def joined(slices: list[pd.DataFrame]) -> pd.DataFrame:
@@ -92,6 +139,111 @@ def joined(slices: list[pd.DataFrame]) -> pd.DataFrame:
             if none and piece[name].dtype != target:
                 piece[name] = piece[name].astype(target)
     return pd.concat(slices, ignore_index=True)
+
+
+def copy_plan(conn: Connection, query: Select[Any]) -> tuple[str, dict[str, pa.DataType]] | None:
+    """``query`` as SQL with its values written in, and each column's Arrow type; ``None``
+    when a column has no Arrow twin here (JSON, an expression of unknown type), two
+    columns share a name, or a value cannot be written as a literal: such queries take
+    the cursor's way."""
+    types: dict[str, pa.DataType] = {}
+    for column in query.selected_columns:
+        kind = arrow_type(column.type)
+        if kind is None or column.name in types:
+            return None
+        types[column.name] = kind
+    try:
+        sql = query.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True})
+    except (CompileError, NotImplementedError):
+        return None
+    return str(sql), types
+
+
+def arrow_type(kind: Any) -> pa.DataType | None:
+    """The Arrow type a column of SQL type ``kind`` is parsed as, if it has one."""
+    if isinstance(kind, TypeDecorator):
+        kind = kind.impl_instance
+    if isinstance(kind, Boolean):
+        return pa.bool_()
+    if isinstance(kind, Integer):
+        return pa.int64()  # what the cursor's ``int`` values become
+    if isinstance(kind, String):
+        return pa.string()
+    if isinstance(kind, DateTime):
+        return pa.timestamp("us", tz="UTC" if kind.timezone else None)
+    if isinstance(kind, Date):
+        return pa.date32()
+    if isinstance(kind, Numeric) and kind.asdecimal and kind.precision and kind.scale is not None:
+        return pa.decimal128(kind.precision, kind.scale)
+    return None
+
+
+def copied(conn: Connection, sql: str, types: dict[str, pa.DataType]) -> pd.DataFrame:
+    """The rows of ``sql`` written by the server as CSV and parsed by pyarrow.
+
+    Runs on the connection's own transaction (so it sees its temporary tables and
+    uncommitted rows). NULL is an unquoted empty field and an empty text a quoted one, so
+    the two stay apart; dates are written as ISO whatever the server's ``DateStyle``.
+    """
+    conn.execute(text("SET LOCAL DateStyle = 'ISO, YMD'"))
+    names = list(types)
+    with (
+        conn.connection.cursor() as cursor,  # type: ignore[union-attr]
+        cursor.copy(f"COPY ({sql}) TO STDOUT (FORMAT CSV)") as stream,
+    ):
+        rows = _Chunks(stream)
+        if rows.empty():  # pyarrow refuses a CSV of no bytes at all
+            return pa.table(
+                [pa.array([], type=kind) for kind in types.values()], names=names
+            ).to_pandas(types_mapper=_pandas_type)
+        reader = pcsv.open_csv(
+            rows,
+            read_options=pcsv.ReadOptions(column_names=names, block_size=COPY_BLOCK_BYTES),
+            parse_options=pcsv.ParseOptions(newlines_in_values=True),
+            convert_options=pcsv.ConvertOptions(
+                column_types=types,
+                strings_can_be_null=True,
+                quoted_strings_can_be_null=False,
+                true_values=["t"],
+                false_values=["f"],
+            ),
+        )
+        table = reader.read_all()
+    return table.to_pandas(types_mapper=_pandas_type, self_destruct=True, split_blocks=True)
+
+
+def _pandas_type(kind: pa.DataType) -> Any:
+    """Text as pandas' ``str`` (kept in the Arrow buffers); the rest as the cursor's."""
+    return pd.StringDtype("pyarrow", na_value=np.nan) if kind == pa.string() else None
+
+
+class _Chunks(io.RawIOBase):
+    """The COPY stream as a file pyarrow can read from. The server sends one message per
+    row, so each read gathers as many of them as the reader asked for (a read that
+    returned one row would have pyarrow ask again for a whole block, row after row)."""
+
+    def __init__(self, chunks: Iterable[Any]) -> None:
+        self._chunks: Iterator[Any] = iter(chunks)
+        self._pending = bytearray(next(self._chunks, b""))
+
+    def empty(self) -> bool:
+        return not self._pending
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        view = memoryview(buffer).cast("B")
+        pending, room = self._pending, len(view)
+        if len(pending) < room:
+            for chunk in self._chunks:  # the loop each row goes through: kept to two steps
+                pending += chunk
+                if len(pending) >= room:
+                    break
+        size = min(room, len(pending))
+        view[:size] = pending[:size]
+        del pending[:size]
+        return size
 
 
 def _numeric(kind: Any) -> bool:
