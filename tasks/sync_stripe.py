@@ -6,7 +6,9 @@
   largest, first) walked in parallel (the connector's shared token bucket keeps the total
   under the rate limit) and loads it in page batches; payouts bring their balance
   transactions, one walk per payout.
-- :func:`pull_stripe_events` follows ``/v1/events`` oldest first in batches of up to 1000;
+- :func:`pull_stripe_events` follows ``/v1/events`` oldest first in batches of up to 1000
+  (the day since the cursor cut into creation-time ranges fetched at once, loaded in
+  order: ``StripeConnector.events_since_sliced``);
   each event's ``data.object`` is loaded at version ``created * 10^6 + rank * 10^5 +
   position`` (``domain.normalise.progress``: within a second, a paid invoice outranks its
   open self), and the cursor moves in the same transaction as the batch's rows. A cursor
@@ -128,11 +130,18 @@ def pull_stripe_events(
                 versions = reread_versions([int(e["created"]) for e in events], _ranks(events))
                 merge(tallies, load(events, versions, None))  # the cursor stays where it is
         cursor, since = state.cursor, state.watermark or seen_at
-        pages: Iterator[Page] = read_ahead(  # the next batch fetched while one loads
-            lambda: (
-                connector.events_since(cursor) if cursor else connector.events_created_since(since)
-            ),
-            pages=EVENT_PAGES_AHEAD,
+        pages: Iterator[Page] = (
+            # The day's events in creation-time ranges fetched at once, loaded in order.
+            connector.events_since_sliced(cursor, state.watermark)
+            if cursor and state.watermark
+            else read_ahead(  # the next batch fetched while one loads
+                lambda: (
+                    connector.events_since(cursor)
+                    if cursor
+                    else connector.events_created_since(since)
+                ),
+                pages=EVENT_PAGES_AHEAD,
+            )
         )
         clock = EventClock.from_json(state.details.get("clock"))
         for pages_batch in _event_batches(pages):

@@ -1,13 +1,16 @@
-"""Page walks in threads: the read-ahead of one cursor walk (Stripe's events)."""
+"""Page walks in threads: the read-ahead of one cursor walk, and walks run at once but
+yielded in order (Stripe's events)."""
 
 from __future__ import annotations
 
+import itertools
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 
 import pytest
 
-from connectors.parallel import read_ahead
+from connectors.parallel import ordered_walks, read_ahead
 
 
 def test_read_ahead_yields_every_page_once_in_the_walks_order() -> None:
@@ -57,3 +60,53 @@ def test_a_consumer_that_stops_early_stops_the_walk() -> None:
     assert next(pages) == 0
     pages.close()  # joins the walk's thread
     assert len(fetched) <= 5  # page 0, two waiting, at most one more in hand
+
+
+def test_ordered_walks_yield_walk_after_walk_whichever_finishes_first() -> None:
+    first_may_finish = threading.Event()
+    later_done = threading.Event()
+
+    def slow() -> Iterator[str]:
+        yield "a1"
+        assert first_may_finish.wait(timeout=30)
+        yield "a2"
+
+    def fast(name: str) -> Callable[[], Iterator[str]]:
+        def walk() -> Iterator[str]:
+            yield f"{name}1"
+            yield f"{name}2"
+            if name == "c":
+                later_done.set()
+
+        return walk
+
+    pages = ordered_walks([slow, fast("b"), fast("c")])
+    assert next(pages) == "a1"
+    assert later_done.wait(timeout=30)  # the later walks fetched while the first waits
+    first_may_finish.set()
+    assert list(pages) == ["a2", "b1", "b2", "c1", "c2"]
+
+
+def test_an_error_in_a_later_walk_comes_after_the_pages_before_it() -> None:
+    def broken() -> Iterator[str]:
+        raise LookupError("cursor expired")
+        yield "never"
+
+    pages = ordered_walks([lambda: iter(["a1", "a2"]), broken, lambda: iter(["c1"])])
+    assert [next(pages), next(pages)] == ["a1", "a2"]
+    with pytest.raises(LookupError, match="cursor expired"):
+        next(pages)
+
+
+def test_a_consumer_that_stops_early_stops_the_ordered_walks() -> None:
+    def endless() -> Iterator[int]:  # a walk that never ends by itself
+        for n in itertools.count():
+            time.sleep(0.001)
+            yield n
+
+    pages = ordered_walks([endless, endless])
+    assert next(pages) == 0
+    closer = threading.Thread(target=pages.close)  # joins the walks' threads
+    closer.start()
+    closer.join(timeout=30)
+    assert not closer.is_alive()  # both walks stopped after their current page

@@ -247,3 +247,37 @@ def test_list_sliced_stops_its_threads_when_the_consumer_stops(
     requested = len(logged(sandbox, "stripe"))
     assert requested < 20
     assert len(logged(sandbox, "stripe")) == requested  # nothing runs on in the background
+
+
+def test_events_since_sliced_gives_the_one_walks_events_in_its_order(
+    sandbox: RunningSandbox, store: Store, stripe_conn: StripeConnector
+) -> None:
+    ids = events(store, 250)  # two per second, T0 .. T0 + 124
+    cursor = ids[8]  # at T0 + 4, with ids[9] in the same second and newer
+    one_walk = _ids(list(stripe_conn.events_since(cursor)))
+    requests.delete(sandbox.url + "/__sandbox/requests", timeout=10)
+
+    pages = list(stripe_conn.events_since_sliced(cursor, T0 + 4, slices=4))
+
+    assert _ids(pages) == one_walk == ids[9:]
+    sent = [r["params"] for r in logged(sandbox, "stripe")]
+    assert sent[0] == {"limit": "1"}  # the newest event bounds the ranges
+    walks = sent[1:]
+    # The cursor's own range, then three created ranges, the last without an end.
+    from_cursor = [p for p in walks if "ending_before" in p]
+    assert from_cursor[0] == {"limit": "100", "ending_before": cursor, "created[lt]": str(T0 + 34)}
+    ranges = {(p["created[gte]"], p.get("created[lt]")) for p in walks if "created[gte]" in p}
+    assert ranges == {
+        (str(T0 + 34), str(T0 + 64)),
+        (str(T0 + 64), str(T0 + 94)),
+        (str(T0 + 94), None),
+    }
+
+
+def test_events_since_sliced_raises_where_the_one_walk_would(
+    store: Store, stripe_conn: StripeConnector
+) -> None:
+    (old,) = events(store, 1, start=NOW - 40 * 86400, prefix="evt_old_")
+    events(store, 300, start=NOW - 3600)
+    with pytest.raises(EventCursorExpired):
+        list(stripe_conn.events_since_sliced(old, NOW - 40 * 86400, slices=3))
