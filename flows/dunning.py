@@ -21,6 +21,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import pandas as pd
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
@@ -100,7 +101,8 @@ def dunning(as_of: date | None = None, dry_run: bool = False) -> DunningReport:
     as_of = as_of or started.astimezone(ZoneInfo(settings.timezone)).date()
     with recorded_run(settings, "dunning", as_of, started, utc_now) as run:
         policy, rates = load_dunning_policy(settings)
-        plan = decide_dunning(settings, policy, rates, as_of)
+        decided = decide_dunning(settings, policy, rates, as_of, with_failures=not dry_run)
+        plan = decided.plan
         recorded = record_dunning_plan(settings, plan, as_of, started, dry_run)
         report = DunningReport(
             run_id=run.run_id,
@@ -111,19 +113,22 @@ def dunning(as_of: date | None = None, dry_run: bool = False) -> DunningReport:
             planned=planned_table(plan),
         )
         if not dry_run:
-            report = act(settings, report, as_of)
+            report = act(settings, report, as_of, decided.failures)
         publish_dunning_artifacts(report)
         run.done(counts=report.counts())
     get_run_logger().info("%s", report.text())
     return report
 
 
-def act(settings: Any, report: DunningReport, as_of: date) -> DunningReport:
-    """The steps that touch customers and providers (skipped by a dry run)."""
+def act(
+    settings: Any, report: DunningReport, as_of: date, failures: pd.DataFrame | None
+) -> DunningReport:
+    """The steps that touch customers and providers (skipped by a dry run), then the
+    recovery analytics from the ``failures`` the decisions found."""
     executed = execute_dunning_actions(settings, utc_now())
     delivered = deliver_outbox(settings, utc_now(), kinds=("dunning",))
     settled = settle_dunning_emails(settings, utc_now())
-    recovery_rows = rebuild_dunning_recovery(settings, as_of)
+    recovery_rows = rebuild_dunning_recovery(settings, as_of, failures)
     return DunningReport(
         **{
             **vars(report),

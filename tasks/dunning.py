@@ -47,7 +47,7 @@ from domain.dunning import (
     load_late_payment_rates,
     load_policy,
 )
-from domain.dunning.analytics import failures, grouped
+from domain.dunning.analytics import dated_failures, failure_facts, grouped
 from domain.dunning.inputs import COLUMNS as INPUT_COLUMNS
 from domain.pseudonym import customer_keys
 from echeancier.settings import Settings
@@ -115,8 +115,10 @@ PER_CUSTOMER = frozenset(
         "pending_notices",
     }
 )
-# What the recovery analytics read (``domain.dunning.analytics.recovery``); the rest empty.
-RECOVERY_INPUTS = ("invoices", "payments", "invoice_payments", "customers", "history")
+# What the recovery analytics read (``domain.dunning.analytics.recovery``); the rest empty:
+# the facts the failures are found in, then the ledger that dates them.
+FAILURE_INPUTS = ("invoices", "payments", "invoice_payments", "customers")
+RECOVERY_INPUTS = (*FAILURE_INPUTS, "history")
 
 
 def read_inputs(engine: Engine, names: Sequence[str] = tuple(SOURCES)) -> DunningInputs:
@@ -169,26 +171,43 @@ def load_dunning_policy(settings: Settings) -> tuple[DunningPolicy, LatePaymentR
     )
 
 
+@dataclass(frozen=True)
+class Decided:
+    """Tonight's plan, and the failures the same reads found (``failure_facts``, every
+    partition's in order): the recovery analytics date them against the ledger once
+    tonight's actions are done, instead of reading the fact tables a second time.
+    ``None`` when not asked for (a dry run rebuilds no analytics)."""
+
+    plan: DunningPlan
+    failures: pd.DataFrame | None = None
+
+
 @task(cache_policy=NO_CACHE, name="decide-dunning")
 def decide_dunning(
     settings: Settings,
     policy: DunningPolicy,
     rates: LatePaymentRates,
     as_of: date,
-) -> DunningPlan:
+    *,
+    with_failures: bool = True,
+) -> Decided:
     """Read and decide one customer partition at a time (tasks/partitions.py), then
     merge the plans: the same plan as one pass over the whole shop (tested), in the
-    memory of one partition (``ECHEANCIER_DUNNING_PARTITION_SIZE`` customers)."""
-    plans = []
+    memory of one partition (``ECHEANCIER_DUNNING_PARTITION_SIZE`` customers). With
+    ``with_failures``, each partition's failures are found from the same frames."""
+    plans, facts = [], []
     engine = engine_for(settings.database_url)
     with customer_partitions(engine, settings.dunning_partition_size) as parts:
         shared = Shared.read(parts[0], tuple(SOURCES))
         for part in parts:
             inputs = partition_inputs(part, shared)
             plan = decide(inputs, policy, rates, as_of, portal_url=settings.portal_url)
+            if with_failures:
+                facts.append(failure_facts(inputs, as_of, timezone=settings.timezone))
             del inputs  # before the next partition's frames are read
             plans.append(owned_plan(plan, part))
-    return merge_plans(plans)
+    found = pd.concat(facts, ignore_index=True) if with_failures else None
+    return Decided(merge_plans(plans), found)
 
 
 def owned_plan(plan: DunningPlan, part: Partition) -> DunningPlan:
@@ -583,18 +602,21 @@ def settle_dunning_emails(settings: Settings, now: datetime) -> int:
 
 
 @task(cache_policy=NO_CACHE, name="rebuild-dunning-recovery")
-def rebuild_dunning_recovery(settings: Settings, as_of: date) -> int:
+def rebuild_dunning_recovery(
+    settings: Settings, as_of: date, facts: pd.DataFrame | None = None
+) -> int:
     """Recompute ``dunning_recovery`` from tonight's state (replace, in one transaction).
-    Failures are found one customer partition at a time and summed once; an unowned
-    failure every partition finds is counted once (kept from partition 0)."""
+
+    ``facts``: the failures tonight's decisions found (:class:`Decided`); tonight's
+    actions changed only the ledger, so only the ledger is read here. Without them (a
+    rebuild on its own), failures are found one customer partition at a time. Either
+    way an unowned failure every partition finds is counted once (partition 0's)."""
     engine = engine_for(settings.database_url)
-    found = []
-    with customer_partitions(engine, settings.dunning_partition_size) as parts:
-        shared = Shared.read(parts[0], RECOVERY_INPUTS)
-        for part in parts:
-            found.append(failures(partition_inputs(part, shared), as_of))
-    every = pd.concat(found, ignore_index=True) if len(found) > 1 else found[0]
-    frame = grouped(every.drop_duplicates("item_id", keep="first"), as_of)
+    if facts is None:
+        facts = find_failure_facts(engine, settings, as_of)
+    with engine.connect() as conn:
+        history = _frame(conn, "history", *SOURCES["history"])
+    frame = grouped(dated_failures(facts, history, as_of), as_of)
     columns = [c.name for c in dunning_recovery.columns]
     rows = [{c: _plain(r.get(c)) for c in columns} for r in frame.to_dict("records")]
     with engine.begin() as conn:
@@ -602,6 +624,18 @@ def rebuild_dunning_recovery(settings: Settings, as_of: date) -> int:
         if rows:
             conn.execute(dunning_recovery.insert(), rows)
     return len(rows)
+
+
+def find_failure_facts(engine: Engine, settings: Settings, as_of: date) -> pd.DataFrame:
+    """Every partition's ``failure_facts``, in partition order (what :class:`Decided`
+    carries), read for the analytics alone."""
+    found = []
+    with customer_partitions(engine, settings.dunning_partition_size) as parts:
+        shared = Shared.read(parts[0], FAILURE_INPUTS)
+        for part in parts:
+            inputs = partition_inputs(part, shared)
+            found.append(failure_facts(inputs, as_of, timezone=settings.timezone))
+    return pd.concat(found, ignore_index=True)
 
 
 def planned_table(plan: DunningPlan) -> list[dict[str, Any]]:

@@ -61,20 +61,47 @@ def recovery(inputs: DunningInputs, as_of: date, *, timezone: str = "Europe/Pari
 
 def failures(inputs: DunningInputs, as_of: date, *, timezone: str = "Europe/Paris") -> pd.DataFrame:
     """Each failure (one row per item) with its month's day, stage, channel and recovery:
-    what :func:`grouped` sums. Separate so that a big shop's failures can be found one
-    customer partition at a time and summed once (tasks/dunning.py)."""
+    what :func:`grouped` sums. In two steps, :func:`failure_facts` then
+    :func:`dated_failures`, so that a big shop's failures can be found one customer
+    partition at a time, by the very reads that decide tonight's dunning, and dated
+    once against the ledger after tonight's actions (tasks/dunning.py)."""
+    facts = failure_facts(inputs, as_of, timezone=timezone)
+    return dated_failures(facts, inputs.table("history"), as_of)
+
+
+def failure_facts(
+    inputs: DunningInputs, as_of: date, *, timezone: str = "Europe/Paris"
+) -> pd.DataFrame:
+    """The failures as the synced tables tell them, before the dunning ledger is read:
+    every invoice that failed by ``as_of``, and every collection (a payment without
+    invoice) with its failure day when it is failed now; one collected since is dated
+    from the ledger by :func:`dated_failures`. Tonight's actions change only the ledger,
+    so these can be found before them."""
     night = pd.Timestamp(as_of)
     pay = owed.payments(inputs, timezone)
-    ledger = _ledger(inputs, night)
-    found = pd.concat([_invoices(inputs, pay, timezone), _collections(pay, ledger)])
+    invoices = _invoices(inputs, pay, timezone)
+    invoices = invoices[invoices["failed_on"].notna() & (invoices["failed_on"] <= night)]
+    return pd.concat([invoices, _collections(pay)], ignore_index=True)
+
+
+def dated_failures(facts: pd.DataFrame, history: pd.DataFrame, as_of: date) -> pd.DataFrame:
+    """:func:`failure_facts` (of one or several partitions, the first of an item kept)
+    with the ledger ``history`` (``dunning_actions`` rows): collections dated, the
+    failures after ``as_of`` left out, stage and channel added."""
+    night = pd.Timestamp(as_of)
+    ledger = _ledger(history, night)
+    found = facts.drop_duplicates("item_id").reset_index(drop=True)
+    # The due day the ledger saw (as_of - days_overdue) dates a failure since collected.
+    seen = ledger.assign(due=ledger["as_of"] - pd.to_timedelta(ledger["days_overdue"], unit="D"))
+    first_seen = _lookup(found["item_id"], seen.groupby("item_id")["due"].min())
+    found["failed_on"] = found["failed_on"].fillna(first_seen.where(found["kind"] == "payment"))
     found = found[found["failed_on"].notna() & (found["failed_on"] <= night)]
-    found = found.drop_duplicates("item_id").reset_index(drop=True)
+    found = found.reset_index(drop=True)
     found["recovered_on"] = found["recovered_on"].where(found["recovered_on"] <= night)
     return _stage_and_channel(found, ledger)
 
 
-def _ledger(inputs: DunningInputs, night: pd.Timestamp) -> pd.DataFrame:
-    history = inputs.table("history")
+def _ledger(history: pd.DataFrame, night: pd.Timestamp) -> pd.DataFrame:
     key = text(history["dedupe_key"]).str.slice(len("dunning:"))
     parts = key.str.rsplit(":", n=2, expand=True)
     if parts.shape[1] < 3:
@@ -121,16 +148,14 @@ def _invoices(inputs: DunningInputs, pay: pd.DataFrame, tz: str) -> pd.DataFrame
     )
 
 
-def _collections(pay: pd.DataFrame, ledger: pd.DataFrame) -> pd.DataFrame:
+def _collections(pay: pd.DataFrame) -> pd.DataFrame:
+    """Payments without invoice (GoCardless, or a subscription's): failed now (dated), or
+    anything else (dated by the ledger if it ever saw them overdue)."""
     unbilled = pay["invoice_id"].isna() & (
         (pay["provider"] == "gocardless") | pay["subscription_id"].notna()
     )
     rows = pay[unbilled]
-    # The due day the ledger saw (as_of - days_overdue) dates a failure since collected.
-    seen = ledger.assign(due=ledger["as_of"] - pd.to_timedelta(ledger["days_overdue"], unit="D"))
-    first_seen = seen.groupby("item_id")["due"].min()
-    failed_now = rows["status"].isin(owed.FAILED)
-    failed_on = rows["day"].where(failed_now).fillna(_lookup(rows["payment_id"], first_seen))
+    failed_on = rows["day"].where(rows["status"].isin(owed.FAILED))
     ok = pay[pay["status"].isin(owed.PAID) & pay["subscription_id"].notna()]
     later = rows[["payment_id", "subscription_id", "currency", "created_at"]].merge(
         ok[["subscription_id", "currency", "created_at", "paid_day"]],
@@ -149,7 +174,7 @@ def _collections(pay: pd.DataFrame, ledger: pd.DataFrame) -> pd.DataFrame:
             "currency": rows["currency"],
             "amount": rows["amount"],
             "failed_on": failed_on.astype("datetime64[us]"),
-            "recovered_on": recovered_on.where(failed_on.notna()).astype("datetime64[us]"),
+            "recovered_on": recovered_on.astype("datetime64[us]"),
         }
     )
 
