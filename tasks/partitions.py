@@ -55,7 +55,7 @@ from sqlalchemy import (
 from domain.dunning.inputs import DunningInputs
 from domain.dunning.items import persons
 from warehouse import tables
-from warehouse.frames import frame
+from warehouse.frames import frame, typed_frame
 
 _BATCH = 10_000
 
@@ -140,9 +140,7 @@ def _read(
     conn: Connection, table: Table, columns: list[str], *where: Any, processed: bool = False
 ) -> pd.DataFrame:
     query = select(*(table.c[c] for c in columns)).where(*where)
-    if not processed:
-        return frame(conn, query)
-    return pd.DataFrame([tuple(r) for r in conn.execute(query)], columns=columns)
+    return typed_frame(conn, query) if processed else frame(conn, query)
 
 
 def _of_part(table: Table, number: int) -> Any:

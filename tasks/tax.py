@@ -65,6 +65,7 @@ from echeancier.settings import Settings
 from tasks.partitions import Partition, customer_partitions
 from tasks.sync_common import engine_for
 from warehouse import tables
+from warehouse.frames import typed_frame
 from warehouse.outbox import enqueue
 from warehouse.tax_tables import oss_threshold, tax_deadlines, vat_lines, vat_returns
 from warehouse.upsert import dialect_insert
@@ -401,9 +402,7 @@ def _returns_state(conn: Connection) -> tuple[list[FxRate], pd.DataFrame, pd.Dat
     query = select(*(vat_lines.c[c] for c in VAT_LINE_COLUMNS)).where(
         tuple_(vat_lines.c.regime, vat_lines.c.period).in_(filed)
     )
-    filed_lines = pd.DataFrame(
-        [tuple(r) for r in conn.execute(query)], columns=list(VAT_LINE_COLUMNS)
-    )
+    filed_lines = typed_frame(conn, query)
     return fx, deadlines, filed_lines
 
 
@@ -432,9 +431,7 @@ def _frame(conn: Connection, name: str, columns: Iterable[str], *where: Any) -> 
     """``columns`` of ``name``'s rows matching ``where``, as SQLAlchemy's types give them
     (the VAT rules need exact ``Decimal`` rates, on SQLite too)."""
     table = tables.metadata.tables[name]
-    names = list(columns)
-    rows = conn.execute(select(*(table.c[c] for c in names)).where(*where)).all()
-    return pd.DataFrame([tuple(r) for r in rows], columns=names)
+    return typed_frame(conn, select(*(table.c[c] for c in columns)).where(*where))
 
 
 def _write_if_changed(path: Path, data: bytes) -> None:

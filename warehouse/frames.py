@@ -57,7 +57,12 @@ from sqlalchemy import (
 from sqlalchemy.exc import CompileError
 from sqlalchemy.types import TypeDecorator
 
+from warehouse.types import ExactDecimal, UTCDateTime
+
 SLICE_ROWS = 100_000
+# The warehouse's decorated types whose result processing gives on PostgreSQL what the
+# COPY read gives: an aware instant in UTC, a ``Decimal`` of the column's scale.
+SAME_VALUES = (UTCDateTime, ExactDecimal)
 COPY_BLOCK_BYTES = 8 << 20  # what pyarrow parses at a time: a few tens of thousands of rows
 
 
@@ -73,6 +78,20 @@ def frame(conn: Connection, query: Select[Any], *, rates_as_floats: bool = False
         if plan is not None:
             return copied(conn, *plan)
     return fetched(conn, query, rates_as_floats=rates_as_floats)
+
+
+def typed_frame(conn: Connection, query: Select[Any]) -> pd.DataFrame:
+    """The rows of ``query`` with the values SQLAlchemy's types give them (``Decimal``
+    NUMERICs and aware UTC instants on SQLite too), for readers that need exact values
+    whatever the database (the VAT rules' rates). On PostgreSQL the COPY read gives those
+    very values (its types are the warehouse's own: :data:`SAME_VALUES`); elsewhere each
+    row goes through the types' result processors."""
+    if conn.dialect.name == "postgresql":
+        plan = copy_plan(conn, query, processed=True)
+        if plan is not None:
+            return copied(conn, *plan)
+    names = list(query.selected_columns.keys())
+    return pd.DataFrame([tuple(r) for r in conn.execute(query)], columns=names)
 
 
 def fetched(conn: Connection, query: Select[Any], *, rates_as_floats: bool = False) -> pd.DataFrame:
@@ -141,13 +160,19 @@ def joined(slices: list[pd.DataFrame]) -> pd.DataFrame:
     return pd.concat(slices, ignore_index=True)
 
 
-def copy_plan(conn: Connection, query: Select[Any]) -> tuple[str, dict[str, pa.DataType]] | None:
+def copy_plan(
+    conn: Connection, query: Select[Any], *, processed: bool = False
+) -> tuple[str, dict[str, pa.DataType]] | None:
     """``query`` as SQL with its values written in, and each column's Arrow type; ``None``
     when a column has no Arrow twin here (JSON, an expression of unknown type), two
     columns share a name, or a value cannot be written as a literal: such queries take
-    the cursor's way."""
+    the cursor's way. ``processed``: also ``None`` for a decorated type whose result
+    processor may give other values than the column's own (not in :data:`SAME_VALUES`)."""
     types: dict[str, pa.DataType] = {}
     for column in query.selected_columns:
+        decorated = isinstance(column.type, TypeDecorator)
+        if processed and decorated and not isinstance(column.type, SAME_VALUES):
+            return None
         kind = arrow_type(column.type)
         if kind is None or column.name in types:
             return None

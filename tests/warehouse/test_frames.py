@@ -3,6 +3,7 @@ refuses to read."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
@@ -27,7 +28,7 @@ from sqlalchemy import (
 )
 
 from warehouse import tables
-from warehouse.frames import copy_plan, fetched, frame
+from warehouse.frames import copy_plan, fetched, frame, typed_frame
 from warehouse.tax_tables import vat_returns
 from warehouse.types import ExactDecimal, UTCDateTime
 
@@ -170,13 +171,35 @@ ODD_ROWS = [
 
 
 @pytest.fixture
-def odd(engine: Engine) -> Connection:
-    if engine.dialect.name != "postgresql":
-        pytest.skip("COPY is PostgreSQL's")
+def odd_rows(engine: Engine) -> Iterator[Connection]:
+    """A connection holding ODD and its rows, uncommitted."""
     with engine.connect() as conn:
         ODD.create(conn)
         conn.execute(insert(ODD), ODD_ROWS)
         yield conn
+
+
+@pytest.fixture
+def odd(odd_rows: Connection) -> Connection:
+    if odd_rows.dialect.name != "postgresql":
+        pytest.skip("COPY is PostgreSQL's")
+    return odd_rows
+
+
+def test_a_typed_read_gives_the_types_values_on_both_databases(odd_rows: Connection) -> None:
+    """Decimals and aware UTC instants on SQLite too; on PostgreSQL the COPY read gives
+    the very values the types' result processors give."""
+    query = select(*ODD.c).order_by(ODD.c.id)
+
+    got = typed_frame(odd_rows, query)
+
+    processed = pd.DataFrame(
+        [tuple(r) for r in odd_rows.execute(query)], columns=list(ODD.c.keys())
+    )
+    pd.testing.assert_frame_equal(got, processed)
+    assert got["rate"].tolist() == [Decimal("0.2000"), None, Decimal("0.0550")]
+    assert got.loc[0, "at"] == pd.Timestamp(WHEN)
+    assert got.loc[2, "due_on"] == date(2026, 12, 31)
 
 
 def test_the_copy_read_gives_the_frame_the_cursor_gives(odd: Connection) -> None:
