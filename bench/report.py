@@ -54,6 +54,11 @@ def benches(database_url: str | None) -> list[Bench]:
                 [PY, "bench/load_floor.py", "--database-url", database_url],
                 markdown=True,
             ),
+            Bench(
+                "Reading a table: cursor vs COPY (PostgreSQL)",
+                [PY, "bench/read_paths.py", "--database-url", database_url],
+                markdown=True,
+            ),
         ]
     out += [
         Bench(
