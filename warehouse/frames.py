@@ -18,8 +18,9 @@ dates, instants, NUMERIC with its precision) does not go through the driver's ro
 all: the server writes it with ``COPY (query) TO STDOUT`` as CSV, and pyarrow's CSV
 reader parses the stream block by block with each column's type given, not guessed
 (:func:`copied`). That is the database's fast path out, as ``COPY FROM`` is the way in:
-on 1.4 M payments-shaped rows 9.6 s through the cursor, 3.7 s this way (of which 1.8 s
-is libpq handing over one message per row). The frame is the one the cursor gives
+on 1.4 M payments-shaped rows 7.9 s through the cursor, 1.9 s this way
+(bench/read_paths.py; ~1.3 s of it is the server and libpq handing over one message per
+row, which is the floor). The frame is the one the cursor gives
 (compared column by column in tests/warehouse/test_frames.py), instants in UTC on both
 ways, except where the cursor has nothing to go by: an empty result, or a column with no
 value at all, keeps its type here where the cursor gives Python objects.
