@@ -412,8 +412,18 @@ def run(bench: Bench) -> str:
     return "\n".join(lines)
 
 
-def write(sections: list[str], pending: list[Bench], header: str) -> None:
-    parts = [INTRO, header, *sections]
+def hand_sections(page: str) -> str:
+    """The dated sections measured by hand between the intro and the last run's header
+    (``## Afternoon of …``, each naming its own command): a run keeps them, newest
+    first, above its own figures, instead of dropping what it does not re-measure."""
+    start, end = page.find("\n## "), page.find("\nRun of ")
+    if start < 0 or end < start:
+        return ""
+    return page[start:end].strip()
+
+
+def write(sections: list[str], pending: list[Bench], header: str, kept: str = "") -> None:
+    parts = [INTRO, *([kept] if kept else []), header, *sections]
     if pending:
         parts.append("Not measured yet: " + ", ".join(b.title for b in pending) + ".")
     parts += [PEERS, NOTES, RECORDED]
@@ -453,11 +463,12 @@ def main() -> None:
         ]
     )
     todo = benches(args.database_url)
+    kept = hand_sections(PAGE.read_text()) if PAGE.exists() else ""
     sections: list[str] = []
     for n, bench in enumerate(todo):
-        write(sections, todo[n:], header)
+        write(sections, todo[n:], header, kept)
         sections.append(run(bench))
-    write(sections, [], header)
+    write(sections, [], header, kept)
     print(f"wrote {PAGE.relative_to(ROOT)}", file=sys.stderr)
 
 
