@@ -83,7 +83,9 @@ class DirectTask:
                 future.result()
             return self.fn(*args, **kwargs)
 
-        return self.pool.submit(run)
+        future = self.pool.submit(run)
+        future.wait = lambda timeout=None: wait_futures([future], timeout)  # type: ignore[attr-defined]
+        return future
 
 
 def go_direct(found: list[ModuleType]) -> None:
