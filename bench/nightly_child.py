@@ -83,9 +83,7 @@ class DirectTask:
                 future.result()
             return self.fn(*args, **kwargs)
 
-        future = self.pool.submit(run)
-        future.wait = lambda timeout=None: wait_futures([future], timeout)  # type: ignore[attr-defined]
-        return future
+        return self.pool.submit(run)
 
 
 def go_direct(found: list[ModuleType]) -> None:

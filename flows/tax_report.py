@@ -49,16 +49,9 @@ def tax_report(as_of: date | None = None, dry_run: bool = False) -> TaxReport:
         computed = compute_tax_returns_by_partition(
             settings, as_of, rates, calendar, settings.timezone
         )
-        # The files are built from the computed returns alone: in a thread of the flow's
-        # task runner while the returns are stored (CPU in Python beside the database's
-        # inserts; on the large shop each took 15-40 s one after the other).
-        building = write_tax_files.submit(settings, computed.ledger)
-        try:
-            written = store_tax_returns(settings, computed)
-            reminders, new = queue_tax_reminders(settings, calendar, as_of, utc_now(), dry_run)
-        finally:  # a failed store does not leave the files being written behind it
-            building.wait()
-        files = building.result()
+        written = store_tax_returns(settings, computed)
+        reminders, new = queue_tax_reminders(settings, calendar, as_of, utc_now(), dry_run)
+        files = write_tax_files(settings, computed.ledger)
         report = summarise(
             run.run_id,
             as_of,
