@@ -30,7 +30,7 @@ import pandas as pd
 from prefect import task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
-from sqlalchemy import Connection, Table, and_, delete, or_, select, tuple_, update
+from sqlalchemy import Connection, Table, and_, or_, select, tuple_, update
 
 from domain.pseudonym import customer_keys
 from domain.tax import (
@@ -67,6 +67,7 @@ from tasks.sync_common import engine_for
 from warehouse import tables
 from warehouse.frames import typed_frame
 from warehouse.outbox import enqueue
+from warehouse.replace import replace_rows
 from warehouse.tax_tables import oss_threshold, tax_deadlines, vat_lines, vat_returns
 from warehouse.upsert import dialect_insert
 
@@ -291,8 +292,8 @@ def store_tax_returns(settings: Settings, computed: TaxComputation) -> dict[str,
         totals = _in_scope(ledger.totals, scope)
         deadlines = _in_scope(ledger.deadlines, scope)
         written = {
-            "vat_lines": _replace(conn, vat_lines, "vat_line_id", scope, _records(lines)),
-            "vat_returns": _replace(conn, vat_returns, "return_line_id", scope, _records(totals)),
+            "vat_lines": _replace(conn, vat_lines, scope, lines),
+            "vat_returns": _replace(conn, vat_returns, scope, totals),
             "tax_deadlines": _merge_deadlines(conn, _records(deadlines)),
             "oss_threshold": _merge_threshold(conn, computed.threshold),
         }
@@ -475,29 +476,14 @@ def _filed(conn: Connection, keys: list[tuple[str, str]]) -> set[tuple[str, str]
 
 
 def _replace(
-    conn: Connection,
-    table: Table,
-    key: str,
-    scope: list[tuple[str, str]],
-    rows: list[dict[str, Any]],
+    conn: Connection, table: Table, scope: list[tuple[str, str]], frame: pd.DataFrame
 ) -> int:
-    """Make the rows of the returns in ``scope`` exactly ``rows``: delete the gone keys,
-    insert the new, update the changed; returns how many rows changed."""
+    """Make the rows of the returns in ``scope`` exactly ``frame``'s (staged and compared
+    in the database: ``warehouse.replace``); returns how many rows changed."""
     if not scope:
         return 0
     in_scope = or_(*(and_(table.c.regime == r, table.c.period == p) for r, p in scope))
-    stored = {row[key]: dict(row) for row in conn.execute(select(table).where(in_scope)).mappings()}
-    wanted = {row[key]: row for row in rows}
-    gone = sorted(set(stored) - set(wanted))
-    fresh = [row for k, row in wanted.items() if k not in stored]
-    changed = [row for k, row in wanted.items() if k in stored and not _same(stored[k], row)]
-    for start in range(0, len(gone), _CHUNK):
-        conn.execute(delete(table).where(table.c[key].in_(gone[start : start + _CHUNK])))
-    for start in range(0, len(fresh), _CHUNK):
-        conn.execute(table.insert(), fresh[start : start + _CHUNK])
-    for row in changed:
-        conn.execute(update(table).where(table.c[key] == row[key]).values(**row))
-    return len(gone) + len(fresh) + len(changed)
+    return replace_rows(conn, table, in_scope, frame)
 
 
 def _merge_deadlines(conn: Connection, rows: list[dict[str, Any]]) -> int:

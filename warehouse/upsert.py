@@ -31,18 +31,14 @@ cursor moves with the rows it covers::
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
-from functools import lru_cache
 from itertools import compress
 from typing import Any
 
 from sqlalchemy import (
-    Column,
     Connection,
-    MetaData,
     Table,
     and_,
     case,
@@ -55,12 +51,19 @@ from sqlalchemy import (
     tuple_,
 )
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.schema import CreateTable
 from sqlalchemy.sql.dml import Insert
 
 from warehouse.rows import Columns, Rows, prepare, prepare_columns
+from warehouse.staging import (
+    create_stage,
+    drop_stage,
+    load_rows,
+    sqlite_dialect,
+    staging_table,
+    storage_processor,
+)
 from warehouse.tables import quarantine as quarantine_table
-from warehouse.types import UTCDateTime, to_utc
+from warehouse.types import to_utc
 
 __all__ = [
     "QuarantineResult",
@@ -131,7 +134,7 @@ def upsert_prepared(
         raise ValueError(f"{table.name}: rows stored for {batch.stored}, not {conn.dialect.name}")
     stamp: Any = to_utc(synced_at)
     if batch.stored is not None:
-        stamp = _storage_processor(table.c.synced_at.type, conn.dialect)(stamp)
+        stamp = storage_processor(table.c.synced_at.type, conn.dialect)(stamp)
     return _upsert(conn, table, batch.with_column("synced_at", [stamp] * len(batch)))
 
 
@@ -143,11 +146,11 @@ def to_storage(table: Table, batch: Columns, backend: str) -> Columns:
     adapts Python values in C, and the batch is returned unchanged."""
     if backend != "sqlite" or batch.stored is not None:
         return batch
-    dialect = _sqlite_dialect()
+    dialect = sqlite_dialect()
     keys = {c.name for c in table.primary_key.columns}
     values: list[list[Any]] = []
     for name, cells in zip(batch.columns, batch.values, strict=True):
-        convert = None if name in keys else _storage_processor(table.c[name].type, dialect)
+        convert = None if name in keys else storage_processor(table.c[name].type, dialect)
         values.append(
             cells if convert is None else [None if v is None else convert(v) for v in cells]
         )
@@ -177,11 +180,11 @@ def _upsert(conn: Connection, table: Table, batch: Columns) -> UpsertResult:
     # 1. Probe: stage only keys, versions and hashes, and ask the table which rows to write.
     key_names = tuple(c.name for c in table.primary_key.columns)
     probe_columns = (*key_names, *_PROBED)
-    probe = _staging_table(table, probe_columns)
-    _create(conn, probe)  # on failure the caller's rollback takes it away with the rest
+    probe = staging_table(table, probe_columns)
+    create_stage(conn, probe)  # on failure the caller's rollback takes it away with the rest
     stored = batch.stored is not None
     probe_rows = zip(*(batch.column(n) for n in probe_columns), strict=True)
-    _load(conn, probe, probe_columns, probe_rows, stored=stored)
+    load_rows(conn, probe, probe_columns, probe_rows, stored=stored)
     inserted, updated, stale = _classify(conn, table, probe)
     # Every row new or changed (a first load): all are written without asking which (the
     # fetch of every key, the set and the filter were a quarter of a first load).
@@ -192,7 +195,7 @@ def _upsert(conn: Connection, table: Table, batch: Columns) -> UpsertResult:
         to_write = _keys_to_write(conn, table, probe)
         keys = zip(*(batch.column(n) for n in key_names), strict=True)
         mask = [key in to_write for key in keys]
-    _drop(conn, probe)
+    drop_stage(conn, probe)
     # 2. Stage and merge only those: a re-run with no change stops at the probe. A column
     # with one value in the whole batch (NULLs, the provider, the sync time) is not staged
     # row by row: the merge writes that value, bound once.
@@ -202,11 +205,11 @@ def _upsert(conn: Connection, table: Table, batch: Columns) -> UpsertResult:
         rows_out: Iterable[tuple[Any, ...]] = zip(*(batch.column(n) for n in staged), strict=True)
         if mask is not None:
             rows_out = compress(rows_out, mask)
-        stage = _staging_table(table, staged)
-        _create(conn, stage)
-        _load(conn, stage, staged, rows_out, stored=stored)
+        stage = staging_table(table, staged)
+        create_stage(conn, stage)
+        load_rows(conn, stage, staged, rows_out, stored=stored)
         conn.execute(_merge(conn, table, stage, shared, stored=stored))
-        _drop(conn, stage)
+        drop_stage(conn, stage)
     unchanged = len(batch) - inserted - updated
     return UpsertResult(inserted, updated, unchanged, stale, batch.superseded)
 
@@ -282,107 +285,6 @@ def resolve_quarantine(
 
 
 _PROBED = ("source_version", "row_hash")
-
-
-def _staging_table(table: Table, names: Sequence[str]) -> Table:
-    """A constraint-free temporary twin of ``table``'s ``names``, named by them.
-
-    Why named by its columns rather than uniquely: SQLAlchemy caches a compiled statement
-    by the names it mentions, so the probe, the classification and the merge are compiled
-    once per table and set of staged columns instead of once per batch (compiling them
-    was a tenth of the sync writer's CPU). A staging table lives within one upsert: it is
-    dropped at the end, or goes with the caller's rollback.
-    """
-    return _staging_shape(table, tuple(names))
-
-
-@lru_cache(maxsize=512)
-def _staging_shape(table: Table, names: tuple[str, ...]) -> Table:
-    digest = hashlib.blake2b("\0".join(names).encode(), digest_size=6).hexdigest()
-    columns = [Column(n, table.c[n].type) for n in names]
-    return Table(f"stage_{table.name}_{digest}", MetaData(), *columns, prefixes=["TEMPORARY"])
-
-
-def _create(conn: Connection, stage: Table) -> None:
-    """``CREATE TEMPORARY TABLE``, its text compiled once per staging table. On SQLite a
-    failed upsert whose caller went on without rolling back may have left it (a failed
-    statement there does not end the transaction): it is dropped first."""
-    create, drop = _ddl(stage, conn.dialect)
-    if conn.dialect.name == "sqlite":
-        conn.exec_driver_sql(drop.replace("DROP TABLE", "DROP TABLE IF EXISTS", 1))
-    conn.exec_driver_sql(create)
-
-
-def _drop(conn: Connection, stage: Table) -> None:
-    conn.exec_driver_sql(_ddl(stage, conn.dialect)[1])
-
-
-@lru_cache(maxsize=512)
-def _ddl(stage: Table, dialect: Any) -> tuple[str, str]:
-    quoted = dialect.identifier_preparer.format_table(stage)
-    return str(CreateTable(stage).compile(dialect=dialect)), f"DROP TABLE {quoted}"
-
-
-def _load(
-    conn: Connection,
-    stage: Table,
-    columns: tuple[str, ...],
-    rows: Iterable[tuple[Any, ...]],
-    *,
-    stored: bool = False,
-) -> None:
-    """Rows into a staging table; ``rows`` may be a one-pass iterator (streamed, as
-    ``zip`` makes them: one tuple at a time rather than a list of 10^5). ``stored``: the
-    cells are in SQLite's storage form already (:func:`to_storage`)."""
-    if conn.dialect.name == "postgresql":
-        _copy(conn, stage, columns, rows)
-        return
-    dialect = conn.dialect
-    processors = [None if stored else _storage_processor(stage.c[n].type, dialect) for n in columns]
-    rows = list(rows)
-    if not rows:
-        return
-    if any(processors):
-        cells = [
-            [None if v is None else p(v) for v in column] if p else column
-            for p, column in zip(processors, zip(*rows, strict=True), strict=True)
-        ]
-        rows = list(zip(*cells, strict=True))
-    placeholders = ", ".join("?" for _ in columns)
-    quoted = ", ".join(dialect.identifier_preparer.quote(n) for n in columns)
-    conn.exec_driver_sql(f"INSERT INTO {stage.name} ({quoted}) VALUES ({placeholders})", rows)
-
-
-def _storage_processor(kind: Any, dialect: Any) -> Any:
-    """How a canonical value is stored on SQLite: SQLAlchemy's own storage formats.
-
-    UTC instants are written as SQLAlchemy writes a ``DATETIME`` (``2026-03-01
-    08:30:00.000000``) but an order of magnitude faster, which counts at 10^5 rows.
-    """
-    if isinstance(kind, UTCDateTime):
-        return lambda v: v.replace(tzinfo=None).isoformat(" ", "microseconds")
-    return kind.dialect_impl(dialect).bind_processor(dialect)
-
-
-@lru_cache(maxsize=1)
-def _sqlite_dialect() -> Any:
-    """The dialect a SQLite engine of ``warehouse.engine`` has (pysqlite, its defaults)."""
-    return sqlite.pysqlite.dialect()
-
-
-def _copy(
-    conn: Connection, stage: Table, columns: tuple[str, ...], rows: Iterable[tuple[Any, ...]]
-) -> None:
-    """COPY through the driver connection: same session and transaction as ``conn``."""
-    from psycopg import sql  # psycopg is only needed on PostgreSQL
-
-    driver = conn.connection.driver_connection
-    statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
-        sql.Identifier(stage.name), sql.SQL(", ").join(map(sql.Identifier, columns))
-    )
-    with driver.cursor() as cursor, cursor.copy(statement) as copy:  # type: ignore[union-attr]
-        for row in rows:
-            copy.write_row(row)
 
 
 def _key_match(table: Table, stage: Table) -> Any:
