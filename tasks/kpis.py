@@ -28,6 +28,7 @@ from sqlalchemy import Connection, Date, Numeric, Table, delete, select
 from domain import kpis as domain
 from domain.kpis import KpiInputs, KpiReport
 from domain.kpis.days import day_number
+from domain.kpis.shared import failures_of
 from echeancier.settings import Settings
 from reporting import FinanceData, render_finance_report
 from tasks.sync_common import engine_for
@@ -112,9 +113,7 @@ def write_finance_report(settings: Settings, inputs: KpiInputs, as_of: date) -> 
             conn, "cashflow_accuracy", tuple(c.name for c in kpi_tables.cashflow_accuracy.columns)
         )
         exceptions = read(conn, "recon_exceptions", (*EXCEPTION_COLUMNS, "status"))
-    units = domain.failures(
-        inputs.payments, inputs.invoices, inputs.dunning_actions, settings.timezone
-    )
+    units = failures_of(inputs.with_days(settings.timezone), settings.timezone)
     data = FinanceData(
         as_of=as_of,
         kpis=history[history["as_of"] <= as_of],

@@ -20,14 +20,14 @@ import pandas as pd
 from domain.kpis.collections import (
     attempt_series,
     cash_series,
-    failures,
     first_attempts,
     recovery_series,
 )
 from domain.kpis.days import Axis, month_start, to_date
 from domain.kpis.inputs import KpiInputs
-from domain.kpis.mrr import MOVEMENTS, MrrSeries, mrr_series, paying_spans
-from domain.kpis.receivables import BUCKETS, DSO_WINDOW, receivable_series, receivables
+from domain.kpis.mrr import MOVEMENTS, MrrSeries, mrr_series
+from domain.kpis.receivables import BUCKETS, DSO_WINDOW, receivable_series
+from domain.kpis.shared import failures_of, owed_of, spans_of
 
 Series = dict[str, np.ndarray]
 RATE_DECIMALS = 6
@@ -73,13 +73,9 @@ def kpi_daily(inputs: KpiInputs, date_from: date, date_to: date, tz: str) -> pd.
         raise ValueError(f"empty range: {date_from} is after {date_to}")
     axis = Axis.covering(date_from, date_to, lookback=DSO_WINDOW)
     inputs = inputs.with_days(tz)
-    spans = paying_spans(
-        inputs.subscriptions, inputs.payments, inputs.invoices, inputs.dunning_actions, tz
-    )
-    subs = mrr_series(spans, axis)
-    invoices = receivables(inputs.invoices, tz)
-    owed = receivable_series(invoices, axis)
-    units = failures(inputs.payments, inputs.invoices, inputs.dunning_actions, tz, owed=invoices)
+    subs = mrr_series(spans_of(inputs, tz), axis)
+    owed = receivable_series(owed_of(inputs, tz), axis)
+    units = failures_of(inputs, tz)
     recovered = recovery_series(units, axis)
     attempts = attempt_series(first_attempts(inputs.payments, inputs.invoices, tz), axis)
     cash = cash_series(inputs.payments, inputs.refunds, axis, tz)

@@ -39,8 +39,9 @@ import pandas as pd
 from domain.kpis.days import date_days, day_number, instant_days, to_date
 from domain.kpis.inputs import KpiInputs
 from domain.kpis.intervals import add_intervals
-from domain.kpis.mrr import SUCCEEDED, attempt_days, paying_spans
-from domain.kpis.receivables import BUCKETS, receivables
+from domain.kpis.mrr import SUCCEEDED, attempt_days
+from domain.kpis.receivables import BUCKETS
+from domain.kpis.shared import owed_of, spans_of
 
 HORIZON_DAYS = 90
 SOURCES = ("open_invoices", "renewals", "direct_debits", "pending_payouts", "unsettled_payments")
@@ -74,10 +75,8 @@ def cashflow_forecast(
     today = day_number(as_of)
     inputs = inputs.with_days(tz)
     lag, keep = _settlement(inputs.payments, inputs.payouts, today, tz)
-    owed = receivables(inputs.invoices, tz)
-    spans = paying_spans(
-        inputs.subscriptions, inputs.payments, inputs.invoices, inputs.dunning_actions, tz
-    ).set_index("subscription_id")
+    owed = owed_of(inputs, tz)
+    spans = spans_of(inputs, tz).set_index("subscription_id")
     stripe = lag.get("stripe", 0), keep.get("stripe", PPM)
     gocardless = lag.get("gocardless", 0), keep.get("gocardless", PPM)
     parts = [

@@ -8,10 +8,13 @@ runs) and gives them empty frames with the right columns.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
+from typing import Any, TypeVar
 
 import pandas as pd
+
+T = TypeVar("T")
 
 COLUMNS: Mapping[str, tuple[str, ...]] = {
     "subscriptions": (
@@ -121,8 +124,26 @@ class KpiInputs:
 
         if "attempt_day" in self.payments.columns:
             return self
-        payments = self.payments.assign(attempt_day=attempt_days(self.payments, tz))
-        return replace(self, payments=payments)
+
+        def days() -> KpiInputs:
+            payments = self.payments.assign(attempt_day=attempt_days(self.payments, tz))
+            return replace(self, payments=payments)
+
+        return self.derived("with_days", tz, days)
+
+    def derived(self, name: str, tz: str, make: Callable[[], T]) -> T:
+        """``make()``, computed once for these inputs and time zone: the daily KPIs, the
+        forecast and the finance report each need the same paying spans, receivables
+        and failures of the same facts (``domain.kpis.shared``; computed three times
+        they were ~5 s of the large shop's night). What it returns is shared: callers
+        derive new frames from it, never modify it."""
+        # Kept beside the fields, not as one: ``replace`` (new frames) starts without it,
+        # and Prefect's walk over a task's dataclass arguments never sees it.
+        cache: dict[tuple[str, str], Any] = self.__dict__.setdefault("_derived", {})
+        key = (name, tz)
+        if key not in cache:
+            cache[key] = make()
+        return cache[key]  # type: ignore[no-any-return]
 
     def currencies(self) -> list[str]:
         """Every currency any input holds: each gets its own row, never a sum across them."""
