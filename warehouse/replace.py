@@ -23,7 +23,7 @@ from __future__ import annotations
 import pandas as pd
 from sqlalchemy import ColumnElement, Connection, Table, and_, delete, exists, or_, select, update
 
-from warehouse.staging import create_stage, drop_stage, load_frame, staging_table
+from warehouse.staging import create_stage, drop_stage, index_stage, load_frame, staging_table
 
 __all__ = ["replace_rows"]
 
@@ -42,13 +42,7 @@ def replace_rows(
     stage = staging_table(table, names)
     create_stage(conn, stage)
     load_frame(conn, stage, frame)
-    # The stage's keys indexed, and on PostgreSQL its statistics taken: whatever the
-    # planner believes of the table (counts lag behind a night's writes), a key lookup
-    # is never a scan of the stage. SQLite has no hash join: it needs the index anyway.
-    quoted = ", ".join(f'"{k}"' for k in keys)
-    conn.exec_driver_sql(f'CREATE INDEX "{stage.name}_key" ON "{stage.name}" ({quoted})')
-    if conn.dialect.name == "postgresql":
-        conn.exec_driver_sql(f'ANALYZE "{stage.name}"')
+    index_stage(conn, stage, keys)  # the key lookups below never scan the stage per row
     staged = and_(*(stage.c[k] == table.c[k] for k in keys))
     values = [n for n in names if n not in keys]
     gone = conn.execute(delete(table).where(scope, ~exists().where(staged))).rowcount
@@ -57,8 +51,7 @@ def replace_rows(
         differs = or_(*(table.c[n].is_distinct_from(stage.c[n]) for n in values))
         change = update(table).where(staged, differs).values({n: stage.c[n] for n in values})
         changed = conn.execute(change).rowcount
-    stored = exists().where(and_(*(table.c[k] == stage.c[k] for k in keys)))
-    new = select(*(stage.c[n] for n in names)).where(~stored)
+    new = select(*(stage.c[n] for n in names)).where(~exists().where(staged))
     insert = table.insert().from_select(list(names), new)
     # an INSERT's count is kept only when asked for (SQLAlchemy 2: ``preserve_rowcount``)
     fresh = conn.execute(insert.execution_options(preserve_rowcount=True)).rowcount

@@ -30,8 +30,8 @@ from warehouse.types import UTCDateTime
 __all__ = [
     "create_stage",
     "drop_stage",
+    "index_stage",
     "load_frame",
-    "load_frame_rows",
     "load_rows",
     "sqlite_dialect",
     "staging_table",
@@ -129,15 +129,37 @@ def _copy(
     conn: Connection, stage: Table, columns: tuple[str, ...], rows: Iterable[tuple[Any, ...]]
 ) -> None:
     """COPY through the driver connection: same session and transaction as ``conn``."""
-    from psycopg import sql  # psycopg is only needed on PostgreSQL
-
     driver = conn.connection.driver_connection
-    statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
-        sql.Identifier(stage.name), sql.SQL(", ").join(map(sql.Identifier, columns))
-    )
-    with driver.cursor() as cursor, cursor.copy(statement) as copy:  # type: ignore[union-attr]
+    with (
+        driver.cursor() as cursor,  # type: ignore[union-attr]
+        cursor.copy(_copy_statement(stage, columns)) as copy,
+    ):
         for row in rows:
             copy.write_row(row)
+
+
+def _copy_statement(stage: Table, columns: tuple[str, ...], options: str = "") -> Any:
+    """``COPY stage (columns) FROM STDIN [options]``, identifiers quoted by psycopg."""
+    from psycopg import sql  # psycopg is only needed on PostgreSQL
+
+    return sql.SQL("COPY {} ({}) FROM STDIN" + options).format(
+        sql.Identifier(stage.name), sql.SQL(", ").join(map(sql.Identifier, columns))
+    )
+
+
+def index_stage(conn: Connection, stage: Table, columns: Sequence[str]) -> None:
+    """An index on the stage's ``columns`` (it goes with the stage when dropped), and on
+    PostgreSQL the stage's statistics: a staged set joined on those columns is then
+    never scanned once per row of the other side, whatever the planner believes of that
+    side (its counts lag behind a night's writes). SQLite has no hash join: it needs the
+    index anyway."""
+    quote = conn.dialect.identifier_preparer.quote
+    conn.exec_driver_sql(
+        f"CREATE INDEX {quote(stage.name + '_key')} ON {quote(stage.name)} "
+        f"({', '.join(map(quote, columns))})"
+    )
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(f"ANALYZE {quote(stage.name)}")
 
 
 def load_frame(conn: Connection, stage: Table, frame: pd.DataFrame) -> None:
@@ -149,14 +171,14 @@ def load_frame(conn: Connection, stage: Table, frame: pd.DataFrame) -> None:
     names = tuple(c.name for c in stage.columns)
     types = {name: arrow_type(stage.c[name].type) for name in names}
     if conn.dialect.name != "postgresql" or None in types.values():
-        load_frame_rows(conn, stage, frame)
+        _load_frame_rows(conn, stage, frame)
         return
     if frame.empty:
         return
     try:
         arrays = [_arrow(frame[name], kind) for name, kind in types.items()]
     except (pa.ArrowInvalid, pa.ArrowTypeError):  # e.g. a decimal past its column's scale:
-        load_frame_rows(conn, stage, frame)  # the database rounds it, as an insert does
+        _load_frame_rows(conn, stage, frame)  # the database rounds it, as an insert does
         return
     buffer = io.BytesIO()
     pcsv.write_csv(
@@ -165,7 +187,7 @@ def load_frame(conn: Connection, stage: Table, frame: pd.DataFrame) -> None:
     _copy_csv(conn, stage, names, buffer.getvalue())
 
 
-def load_frame_rows(conn: Connection, stage: Table, frame: pd.DataFrame) -> None:
+def _load_frame_rows(conn: Connection, stage: Table, frame: pd.DataFrame) -> None:
     """``frame``'s rows into ``stage`` as Python values (:func:`load_rows`)."""
     names = tuple(c.name for c in stage.columns)
     clean = frame[list(names)].astype(object).where(frame[list(names)].notna(), None)
@@ -179,12 +201,8 @@ def _arrow(values: pd.Series, kind: pa.DataType) -> pa.Array:
 
 
 def _copy_csv(conn: Connection, stage: Table, columns: tuple[str, ...], data: bytes) -> None:
-    from psycopg import sql
-
     driver = conn.connection.driver_connection
-    statement = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT CSV)").format(
-        sql.Identifier(stage.name), sql.SQL(", ").join(map(sql.Identifier, columns))
-    )
+    statement = _copy_statement(stage, columns, " (FORMAT CSV)")
     with driver.cursor() as cursor, cursor.copy(statement) as copy:  # type: ignore[union-attr]
         for start in range(0, len(data), _COPY_CHUNK):
             copy.write(data[start : start + _COPY_CHUNK])

@@ -426,7 +426,9 @@ _NONE = np.zeros(0, dtype="int64")  # a key column that is not there: all None, 
 
 def _sort_codes(values: pd.Series) -> np.ndarray | None:
     """Integers ordered as ``_sort_key`` orders ``values`` (``None`` lowest), or ``None``
-    when the column mixes kinds (or holds a kind whose order is not its text's)."""
+    when the column mixes kinds or holds one whose own order is not ``_sort_key``'s
+    (strings and dates sort as their text, ``Decimal`` as numbers; an ``int`` would sort
+    as its text there, not as a number)."""
     kinds = set(map(type, values)) - {type(None)}
     if len(kinds) > 1 or not kinds <= {str, Decimal, date}:
         return None
