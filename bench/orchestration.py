@@ -3,6 +3,7 @@ directly, and the number of task runs a night makes.
 
     .venv/bin/python bench/orchestration.py                      # medium shop, SQLite
     .venv/bin/python bench/orchestration.py --size small --repeat 1
+    .venv/bin/python bench/orchestration.py --keep var/orch-keep   # again: nights only
 
 Setup (not timed): a fresh copy of the generated shop served from its own sandbox process
 (Stripe 25 req/s, +100 ms, as in bench/sync_throughput.py), a full sync into an empty
@@ -20,7 +21,13 @@ its process, the ephemeral Prefect server started before the clock starts (its
 start-up, ~10–15 s a process, is in "process start-up and exit": a deployment's
 worker talks to a server that is already up). Target: Prefect adds under 10 %.
 Task runs per night are read from the Prefect server; the direct run counts its task
-calls (the two must agree). Prints markdown.
+calls (the two must agree); the ephemeral server's own CPU during the night is read
+from /proc (it shares the two cores). Prints markdown.
+
+``--keep DIR`` (SQLite only) keeps the setup in DIR; run again with the same DIR, only
+the measured nights run (a minute each instead of ~8 minutes of setup): for comparing
+changes to the flows, not for the published figure. ``--profile`` samples the first
+Prefect night with py-spy, the ephemeral server's process included.
 """
 
 from __future__ import annotations
@@ -33,6 +40,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -85,7 +94,18 @@ def nightly(
         command.append(as_of.isoformat())
         if profile is not None:
             spy = [py_spy(), "record", "-r", "50"]
-            command = [*spy, "--idle", "--threads", "-f", "raw", "-o", str(profile), "--", *command]
+            command = [
+                *spy,
+                "--idle",
+                "--threads",
+                "--subprocesses",
+                "-f",
+                "raw",
+                "-o",
+                str(profile),
+                "--",
+                *command,
+            ]
         started = time.perf_counter()
         out = subprocess.run(
             command,
@@ -130,7 +150,15 @@ def main() -> None:
         "--transforms", action="store_true", help="also bench/transforms.py on the warehouse"
     )
     parser.add_argument("--profile", type=Path, default=None, help="py-spy the first Prefect night")
+    parser.add_argument(
+        "--keep",
+        type=Path,
+        default=None,
+        help="keep the setup in this folder; run again, only the measured nights (SQLite)",
+    )
     args = parser.parse_args()
+    if args.keep is not None and args.database_url is not None:
+        parser.error("--keep keeps a SQLite warehouse only")
     from sandbox.generate import generate_cached
 
     cached, summary = generate_cached(
@@ -139,37 +167,20 @@ def main() -> None:
     runs: dict[str, list[dict[str, Any]]] = {"prefect": [], "direct": []}
     transforms = ""
     (ROOT / "var").mkdir(exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="bench-orch-", dir=ROOT / "var") as folder:
-        work = Path(folder)
-        state = work / "state.db"
-        shutil.copyfile(cached, state)
-        home = work / "prefect-home"
-        home.mkdir()
-        nights_home = work / "prefect-home-night"
-        with scratch_warehouse(args.database_url, work) as warehouse:
-            with SandboxProcess.start(state, clock=summary.clock_start) as sandbox:
-                sandbox.post_faults(FAULTS)
-                log(f"setup: full sync of the {args.size} shop")
-                as_of = summary.clock_start.astimezone(PARIS).date()
-                run_pipeline(
-                    sandbox.env, warehouse.url, as_of=as_of, home=home, timeout_s=args.timeout
-                )
-                synced_at = sandbox.clock()
-            log("setup: a first night")
-            _, first_end = nightly(
-                "direct", state, synced_at + timedelta(days=1), warehouse, nights_home, args.timeout
-            )
-            clock = first_end + timedelta(days=1)
-            # The first night's mail leaves by day (send window from 09:00), as the
-            # send-outbox deployment sends it: otherwise every measured night, Prefect's
-            # and the direct one alike, would spend minutes on SendGrid's 10 mails/s.
-            the_day_between(work, state, warehouse.url, clock, args.timeout)
-            warehouse.snapshot()
-            if args.transforms:
-                transforms = measure_transforms(warehouse, first_end, args.repeat)
-            changes = change_shop(state, after=first_end, fraction=0.01, seed=args.seed)
-            state_copy = work / "state-changed.db"
-            shutil.copyfile(state, state_copy)
+    with kept_or_temporary(args.keep) as work:
+        state, nights_home = work / "state.db", work / "prefect-home-night"
+        state_copy, kept = work / "state-changed.db", work / "setup.json"
+        opened = (
+            kept_warehouse(work) if kept.exists() else scratch_warehouse(args.database_url, work)
+        )
+        with opened as warehouse:
+            if kept.exists():  # --keep: the measured nights again on the setup kept there
+                setup = json.loads(kept.read_text())
+                clock, changed = datetime.fromisoformat(setup["clock"]), setup["changed"]
+                log(f"setup kept in {work}: {changed:,} objects changed, night at {clock}")
+            else:
+                clock, changed, transforms = set_up(args, cached, summary, work, warehouse)
+                kept.write_text(json.dumps({"clock": clock.isoformat(), "changed": changed}))
             for n in range(args.repeat):
                 for mode in ("prefect", "direct") if n % 2 == 0 else ("direct", "prefect"):
                     warehouse.restore()
@@ -179,9 +190,57 @@ def main() -> None:
                         mode, state, clock, warehouse, nights_home, args.timeout, spy
                     )
                     runs[mode].append(result)
-    print(markdown(args, runs, changes.objects))
+    print(markdown(args, runs, changed))
     if args.transforms:
         print(transforms)
+
+
+def set_up(
+    args: argparse.Namespace, cached: Path, summary: Any, work: Path, warehouse: Warehouse
+) -> tuple[datetime, int, str]:
+    """The shop synced, a first night and the day after it, the warehouse's snapshot and a
+    day's changes at the providers: the clock of the measured nights, the objects changed
+    and the transforms' figures (``--transforms``)."""
+    state, home, nights_home = work / "state.db", work / "prefect-home", work / "prefect-home-night"
+    shutil.copyfile(cached, state)
+    home.mkdir(exist_ok=True)
+    with SandboxProcess.start(state, clock=summary.clock_start) as sandbox:
+        sandbox.post_faults(FAULTS)
+        log(f"setup: full sync of the {args.size} shop")
+        as_of = summary.clock_start.astimezone(PARIS).date()
+        run_pipeline(sandbox.env, warehouse.url, as_of=as_of, home=home, timeout_s=args.timeout)
+        synced_at = sandbox.clock()
+    log("setup: a first night")
+    _, first_end = nightly(
+        "direct", state, synced_at + timedelta(days=1), warehouse, nights_home, args.timeout
+    )
+    clock = first_end + timedelta(days=1)
+    # The first night's mail leaves by day (send window from 09:00), as the send-outbox
+    # deployment sends it: otherwise every measured night, Prefect's and the direct one
+    # alike, would spend minutes on SendGrid's 10 mails/s.
+    the_day_between(work, state, warehouse.url, clock, args.timeout)
+    warehouse.snapshot()
+    transforms = measure_transforms(warehouse, first_end, args.repeat) if args.transforms else ""
+    changes = change_shop(state, after=first_end, fraction=0.01, seed=args.seed)
+    shutil.copyfile(state, work / "state-changed.db")
+    return clock, changes.objects, transforms
+
+
+@contextmanager
+def kept_or_temporary(keep: Path | None) -> Iterator[Path]:
+    """``--keep``'s folder (made if new, left afterwards), else a temporary one."""
+    if keep is not None:
+        keep.mkdir(parents=True, exist_ok=True)
+        yield keep.resolve()
+        return
+    with tempfile.TemporaryDirectory(prefix="bench-orch-", dir=ROOT / "var") as folder:
+        yield Path(folder)
+
+
+@contextmanager
+def kept_warehouse(work: Path) -> Iterator[Warehouse]:
+    """The SQLite warehouse and snapshot a ``--keep`` setup left in ``work``."""
+    yield Warehouse(f"sqlite:///{work / 'warehouse.db'}", folder=work)
 
 
 def measure_transforms(warehouse: Warehouse, night_end: datetime, repeat: int) -> str:
@@ -233,6 +292,10 @@ def markdown(args: argparse.Namespace, runs: dict[str, list[dict[str, Any]]], ch
             + ", ".join(f"{r.get('cpu_seconds', 0):.1f}" for r in runs["prefect"])
             + " s, direct "
             + ", ".join(f"{r.get('cpu_seconds', 0):.1f}" for r in runs["direct"])
+            + " s",
+            "- CPU of the ephemeral Prefect server during the night (its own process, on"
+            " the same two cores): "
+            + ", ".join(f"{r.get('server_cpu_seconds', 0):.1f}" for r in runs["prefect"])
             + " s",
             f"- task runs per night (Prefect server): **{statistics.median(task_runs):.0f}**"
             f" in {statistics.median(flow_runs):.0f} flow runs; task calls counted directly:"
