@@ -23,7 +23,7 @@ from datetime import date, datetime
 from typing import Any
 
 from echeancier.settings import Settings
-from tasks.runs import record_run
+from tasks.runs import save_run
 from warehouse.state import PipelineRun
 
 MESSAGE_CHARS = 500  # pipeline_runs.message keeps the error's start, not a whole traceback
@@ -74,14 +74,14 @@ def recorded_run(
     clock), read once at the end.
     """
     handle = RunHandle(PipelineRun(current_run_id(), flow, as_of, started, dry_run=dry_run))
-    record_run(settings, handle.run)
+    save_run(settings, handle.run)
     try:
         yield handle
     except Exception as exc:
         message = str(exc)[:MESSAGE_CHARS]
-        record_run(settings, handle.run.finished("failed", clock(), message=message))
+        save_run(settings, handle.run.finished("failed", clock(), message=message))
         raise
-    record_run(
+    save_run(
         settings,
         handle.run.finished(
             "completed", clock(), counts=handle.counts, control_totals=handle.control_totals

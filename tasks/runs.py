@@ -4,12 +4,14 @@ Every flow records its run at the start (``running``) and at the end (``complete
 ``failed``, with counts and control totals). The end also emits
 ``echeancier.flow.<status>`` (``tasks/events.py``) so automations and dashboards see
 what the run did, not only that it ended.
+
+A plain function, not a task: it is the flow's bookkeeping, not a step of its work. As a
+task it made two task runs per flow run (14 a night), each with its events and records
+on the Prefect server, for a one-row upsert an operator never needs to see or retry
+alone (issue 10's orchestration profile).
 """
 
 from __future__ import annotations
-
-from prefect import task
-from prefect.cache_policies import NO_CACHE
 
 from echeancier.settings import Settings
 from tasks.events import emit_run_event
@@ -24,9 +26,3 @@ def save_run(settings: Settings, run: PipelineRun) -> None:
         upsert_run(conn, run)
     if run.status != "running":
         emit_run_event(run)
-
-
-@task(name="record-run", cache_policy=NO_CACHE)
-def record_run(settings: Settings, run: PipelineRun) -> None:
-    """The run's row as it stands (a write: always re-run, an upsert on the run id)."""
-    save_run(settings, run)
