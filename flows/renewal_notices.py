@@ -25,6 +25,7 @@ from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 from prefect import flow, get_run_logger
+from prefect.utilities.annotations import quote
 
 from domain.notices import RENEWAL_KINDS, NoticeReport, build_report
 from echeancier.settings import load_settings
@@ -57,7 +58,9 @@ def renewal_notices(as_of: date | None = None, dry_run: bool = False) -> NoticeR
         policy = load_notice_policy(settings)
         frames = read_renewal_frames(settings)
         plan = plan_renewal_notices(frames, as_of, policy)
-        written = queue_notices(settings, plan, as_of, started, dry_run)
+        # quote(): Prefect would otherwise walk every notice of the plan, and of the
+        # report below, twice looking for futures (docs/scaling.md)
+        written = queue_notices(settings, quote(plan), as_of, started, dry_run)
         delivery = {} if dry_run else deliver_outbox(settings, utc_now(), kinds=RENEWAL_KINDS)
         report = build_report(
             flow=FLOW,
@@ -71,7 +74,7 @@ def renewal_notices(as_of: date | None = None, dry_run: bool = False) -> NoticeR
             delivery=delivery,
             seconds=time.perf_counter() - clock,
         )
-        publish_notice_artifacts(report)
+        publish_notice_artifacts(quote(report))
         run.done(counts=report.counts())
     get_run_logger().info("%s", report.text())
     return report

@@ -26,6 +26,7 @@ from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 from prefect import flow, get_run_logger
+from prefect.utilities.annotations import quote
 
 from domain.notices import SHIPMENT_KINDS, NoticeReport, build_report
 from echeancier.settings import load_settings
@@ -58,7 +59,9 @@ def shipment_notices(as_of: date | None = None, dry_run: bool = False) -> Notice
         policy = load_notice_policy(settings)
         frames = read_shipment_frames(settings)
         plan = plan_shipment_notices(frames, as_of, policy)
-        written = queue_notices(settings, plan, as_of, started, dry_run)
+        # quote(): Prefect would otherwise walk every notice of the plan, and of the
+        # report below, twice looking for futures (docs/scaling.md)
+        written = queue_notices(settings, quote(plan), as_of, started, dry_run)
         delivery = {} if dry_run else deliver_outbox(settings, utc_now(), kinds=SHIPMENT_KINDS)
         report = build_report(
             flow=FLOW,
@@ -72,7 +75,7 @@ def shipment_notices(as_of: date | None = None, dry_run: bool = False) -> Notice
             delivery=delivery,
             seconds=time.perf_counter() - clock,
         )
-        publish_notice_artifacts(report)
+        publish_notice_artifacts(quote(report))
         run.done(counts=report.counts())
     get_run_logger().info("%s", report.text())
     return report
