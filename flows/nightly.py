@@ -20,7 +20,7 @@ from prefect.utilities.annotations import quote
 
 from domain.quality import tables_with_rows
 from domain.summary import NightlyReport
-from echeancier.memory import give_back_memory
+from echeancier.memory import give_back_memory, set_aside_startup_objects
 from echeancier.settings import load_settings
 from flows.chain import downstream as downstream_flows
 from flows.chain import launch, no_heartbeats_without_a_server, parameters
@@ -38,6 +38,7 @@ def utc_now() -> datetime:
 @flow(name="nightly")
 def nightly(as_of: date | None = None, dry_run: bool = False) -> NightlyReport:
     """Sync, check, reconcile, act, publish (see the module doc)."""
+    set_aside_startup_objects()  # each step's collection then skips the libraries' objects
     settings = load_settings()
     with no_heartbeats_without_a_server():  # an ephemeral server: nobody to watch them
         synced = sync(as_of=as_of)

@@ -1,13 +1,15 @@
-"""A finished step's freed memory goes back to the operating system."""
+"""A finished step's freed memory goes back to the operating system, and the collection
+between steps leaves the objects alive since start-up alone."""
 
 from __future__ import annotations
 
 import gc
 import os
+import weakref
 
 import pandas as pd
 
-from echeancier.memory import give_back_memory
+from echeancier.memory import give_back_memory, set_aside_startup_objects
 
 
 def _resident_mb() -> float:
@@ -35,3 +37,24 @@ def test_the_frames_of_a_finished_step_stop_counting_against_the_night() -> None
 
     assert _resident_mb() < held - 50
     assert _resident_mb() < start + 50
+
+
+def test_the_startup_objects_are_set_aside_once_and_a_later_cycle_is_still_collected() -> None:
+    class Node:
+        def __init__(self) -> None:
+            self.other: Node | None = None
+
+    before = Node()  # alive at the night's start: set aside with the libraries
+    frozen = set_aside_startup_objects()
+    assert frozen == gc.get_freeze_count() > 0
+    assert set_aside_startup_objects() == frozen  # once per process: nothing more set aside
+    assert gc.get_freeze_count() == frozen
+
+    a, b = Node(), Node()  # the night's own objects: a cycle that dies with its step
+    a.other, b.other = b, a
+    gone = weakref.ref(a)
+    del a, b
+    assert gone() is not None  # only the cycle collector can free it
+    give_back_memory()
+    assert gone() is None
+    assert before.other is None
