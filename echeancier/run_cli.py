@@ -39,6 +39,13 @@ def prefect_defaults() -> None:
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
     # A busy 2-core machine can take longer than Prefect's default 20 s to start it.
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
+    # Only a server this process starts reads this (the ephemeral one, when no
+    # PREFECT_API_URL is set): it lives for one command, so nobody reads its event feed,
+    # and its event persister, writing to the same SQLite file as the API, made the API
+    # answer 503 ("database is locked") to a flow run's creation, which Prefect's client
+    # retries only after 2 s (4 of 6 medium nights; docs/scaling.md). Flow runs, task
+    # runs, their states, logs and artifacts are still recorded.
+    os.environ.setdefault("PREFECT_SERVER_SERVICES_EVENT_PERSISTER_ENABLED", "false")
 
 
 def upgrade_database(database_url: str) -> None:

@@ -10,6 +10,7 @@ failing run has no server configured and starts its own, as ``make demo`` does.
 from __future__ import annotations
 
 import os
+import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -18,6 +19,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from echeancier import run_cli
 from echeancier.sandbox_cli import today_in
 from sandbox.clock import Clock
 from sandbox.generate import generate
@@ -95,3 +97,30 @@ def test_a_forbidden_stream_fails_the_run_with_the_reason_on_stderr(
     assert result.returncode == 1
     assert "stripe charges: HTTP 403" in result.stderr
     assert env["STRIPE_API_KEY"] not in result.stderr + result.stdout
+    # The run's own server is gone; what it recorded stays in PREFECT_HOME for `prefect
+    # server start` to show: the failed runs and their task runs (the event feed is off
+    # for a server that lives for one command: prefect_defaults)
+    with sqlite3.connect(Path(env["PREFECT_HOME"]) / "prefect.db") as db:
+        states = {
+            name: state
+            for name, state in db.execute(
+                "SELECT f.name, r.state_type FROM flow_run r JOIN flow f ON f.id = r.flow_id"
+            )
+        }
+        task_runs = db.execute("SELECT count(*) FROM task_run").fetchone()[0]
+        events = db.execute("SELECT count(*) FROM events").fetchone()[0]
+    assert states == {"nightly": "FAILED", "sync": "FAILED"}
+    assert task_runs > 0
+    assert events == 0
+
+
+def test_the_ephemeral_server_keeps_no_event_feed_unless_the_operator_asks(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    name = "PREFECT_SERVER_SERVICES_EVENT_PERSISTER_ENABLED"
+    monkeypatch.setattr(run_cli.os, "environ", {k: v for k, v in os.environ.items() if k != name})
+    run_cli.prefect_defaults()
+    assert run_cli.os.environ[name] == "false"
+    run_cli.os.environ[name] = "true"  # an operator who wants the feed
+    run_cli.prefect_defaults()
+    assert run_cli.os.environ[name] == "true"
