@@ -100,13 +100,9 @@ class SandboxProcess:
         return self.env["STRIPE_API_BASE"]
 
     def cpu_seconds(self) -> float:
-        """The sandbox process's CPU so far (user + system, from /proc; 0 where there is
-        none): serving the shop costs the machine CPU that the real providers would not."""
-        try:
-            fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            return 0.0
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        """The sandbox process's CPU so far (0 where there is none): serving the shop costs
+        the machine CPU that the real providers would not."""
+        return process_cpu_seconds(self.proc.pid) or 0.0
 
     def _call(self, method: str, path: str, **kwargs: Any) -> Any:
         response = httpx.request(method, f"{self.url}/__sandbox/{path}", timeout=120, **kwargs)
@@ -317,6 +313,15 @@ def _sqlite_copy(source: Path, target: Path) -> None:
     finally:
         src.close()
         dst.close()
+
+
+def process_cpu_seconds(pid: int) -> float | None:
+    """A process's CPU so far, user + system, from /proc (None once it has gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 @contextmanager

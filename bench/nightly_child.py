@@ -167,19 +167,12 @@ def count_runs() -> dict[str, int]:
 def server_cpu_seconds() -> float | None:
     """CPU (user + system) of the ephemeral Prefect server this process started, read from
     /proc: the server's share of the night's two cores is not in this process's CPU."""
-    import os
-
     from prefect.server.api.server import SubprocessASGIServer
 
+    from bench.harness import process_cpu_seconds
+
     servers = [s for s in SubprocessASGIServer._instances.values() if s.server_process]
-    if not servers:
-        return None
-    pid = servers[0].server_process.pid
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return None
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return process_cpu_seconds(servers[0].server_process.pid) if servers else None
 
 
 def main() -> None:
