@@ -64,6 +64,14 @@ from bench.whole_night import the_day_between  # noqa: E402
 
 PARIS = ZoneInfo("Europe/Paris")
 TARGET = 0.10
+# In the run's folder: the served shop, the shop after the day's changes (each night
+# starts from a copy), the nights' Prefect home, and what --keep needs to run again.
+STATE, STATE_CHANGED, NIGHTS_HOME, SETUP = (
+    "state.db",
+    "state-changed.db",
+    "prefect-home-night",
+    "setup.json",
+)
 
 
 def log(message: str) -> None:
@@ -168,8 +176,8 @@ def main() -> None:
     transforms = ""
     (ROOT / "var").mkdir(exist_ok=True)
     with kept_or_temporary(args.keep) as work:
-        state, nights_home = work / "state.db", work / "prefect-home-night"
-        state_copy, kept = work / "state-changed.db", work / "setup.json"
+        state, nights_home = work / STATE, work / NIGHTS_HOME
+        state_copy, kept = work / STATE_CHANGED, work / SETUP
         opened = (
             kept_warehouse(work) if kept.exists() else scratch_warehouse(args.database_url, work)
         )
@@ -201,7 +209,7 @@ def set_up(
     """The shop synced, a first night and the day after it, the warehouse's snapshot and a
     day's changes at the providers: the clock of the measured nights, the objects changed
     and the transforms' figures (``--transforms``)."""
-    state, home, nights_home = work / "state.db", work / "prefect-home", work / "prefect-home-night"
+    state, home, nights_home = work / STATE, work / "prefect-home", work / NIGHTS_HOME
     shutil.copyfile(cached, state)
     home.mkdir(exist_ok=True)
     with SandboxProcess.start(state, clock=summary.clock_start) as sandbox:
@@ -222,7 +230,7 @@ def set_up(
     warehouse.snapshot()
     transforms = measure_transforms(warehouse, first_end, args.repeat) if args.transforms else ""
     changes = change_shop(state, after=first_end, fraction=0.01, seed=args.seed)
-    shutil.copyfile(state, work / "state-changed.db")
+    shutil.copyfile(state, work / STATE_CHANGED)
     return clock, changes.objects, transforms
 
 

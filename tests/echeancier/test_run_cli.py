@@ -118,9 +118,10 @@ def test_the_ephemeral_server_keeps_no_event_feed_unless_the_operator_asks(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     name = "PREFECT_SERVER_SERVICES_EVENT_PERSISTER_ENABLED"
-    monkeypatch.setattr(run_cli.os, "environ", {k: v for k, v in os.environ.items() if k != name})
+    # a copy of the environment: prefect_defaults' other settings stay out of this process
+    monkeypatch.setattr(os, "environ", {k: v for k, v in os.environ.items() if k != name})
     run_cli.prefect_defaults()
-    assert run_cli.os.environ[name] == "false"
-    run_cli.os.environ[name] = "true"  # an operator who wants the feed
+    assert os.environ[name] == "false"
+    os.environ[name] = "true"  # an operator who wants the feed
     run_cli.prefect_defaults()
-    assert run_cli.os.environ[name] == "true"
+    assert os.environ[name] == "true"
