@@ -12,6 +12,7 @@ code block. Nothing here asserts on time: ``make test`` never runs it.
 from __future__ import annotations
 
 import argparse
+import re
 import shlex
 import subprocess
 import sys
@@ -363,7 +364,9 @@ Written by `make bench` (bench/report.py); re-run it to refresh this page. Bench
 are never part of `make test`, and nothing asserts on a time. The benchmarks run one
 after another, never two at once (other work on the machine is not stopped: the load
 averages are recorded); the sandbox always runs in its own process, so that it does
-not share the pipeline's GIL.
+not share the pipeline's GIL. The page opens on the last run: every target it judged
+("Targets in this run", gathered from the benchmarks' own output), then each
+benchmark's section; below them, the figures measured by hand, newest first.
 
 What the sync benchmark sets up (bench/sync_throughput.py): the sandbox enforces each
 provider's published limit with its own 429s (Stripe test mode 25 req/s, GoCardless
@@ -412,39 +415,116 @@ def run(bench: Bench) -> str:
     return "\n".join(lines)
 
 
+HISTORY_HEADING = "## Earlier figures, measured by hand (newest first)"
+HISTORY = f"""\
+{HISTORY_HEADING}
+
+Each section below names its commands, its machine and its load. `make bench` does not
+re-run them as they were (most compare code before and after a change); where they
+measure what the run above measures, the run above is the current figure."""
+SUMMARY_HEADING = "## Targets in this run"
+VERDICT = re.compile(r"\b(?:NOT )?met\b")
+
+
 def hand_sections(page: str) -> str:
-    """The dated sections measured by hand between the intro and the last run's header
-    (``## Afternoon of …``, each naming its own command): a run keeps them, newest
-    first, above its own figures, instead of dropping what it does not re-measure."""
+    """The dated sections measured by hand (``## Afternoon of …``, each naming its own
+    command), newest first: a run keeps them below its own figures instead of dropping
+    what it does not re-measure. Pages written before the history had its heading kept
+    them between the intro and the run's header."""
+    if HISTORY_HEADING in page:
+        after = page.index(HISTORY_HEADING) + len(HISTORY_HEADING)
+        start = page.find("\n## ", after)
+        end = page.find(PEERS_HEADING, after)
+        if start < 0 or (0 <= end < start):
+            return ""
+        return page[start : end if end >= 0 else len(page)].strip()
     start, end = page.find("\n## "), page.find("\nRun of ")
     if start < 0 or end < start:
         return ""
     return page[start:end].strip()
 
 
-def write(sections: list[str], pending: list[Bench], header: str, kept: str = "") -> None:
-    parts = [INTRO, *([kept] if kept else []), header, *sections]
+def verdicts(section: str) -> list[str]:
+    """The lines of a benchmark's output that judge a target, each readable on its own:
+    a bullet as it is, a table row with each cell named by its column."""
+    found: list[str] = []
+    columns: list[str] | None = None
+    for line in section.splitlines():
+        if not line.startswith("|"):
+            columns = None
+            if line.startswith("- ") and VERDICT.search(line):
+                found.append(line[2:].strip())
+            continue
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        if columns is None:
+            columns = cells
+        elif not set("".join(cells)) <= set("-: ") and VERDICT.search(line):
+            named = [
+                f"{column} {cell}".strip() for column, cell in zip(columns, cells, strict=False)
+            ]
+            found.append(f"{cells[0]}: " + ", ".join(named[1:]))
+    return found
+
+
+def summary(sections: list[str]) -> str:
+    """Every target the run judged, under the benchmark that judged it, so the page
+    opens on the verdicts rather than on the first benchmark's output."""
+    lines = [SUMMARY_HEADING, ""]
+    for section in sections:
+        title = section.splitlines()[0].removeprefix("## ").strip()
+        failed = "**Failed:**" in section
+        judged = verdicts(section)
+        if failed:
+            lines.append(f"- **{title}**: failed (its section has the error)")
+        lines += [f"- **{title}**: {verdict}" for verdict in judged]
+    if len(lines) == 2:
+        lines.append("No benchmark judged a target yet.")
+    return "\n".join(lines)
+
+
+def compose(header: str, sections: list[str], pending: list[str], kept: str) -> str:
+    """The page: the run first (its verdicts, then each benchmark's section), then
+    what was measured by hand, newest first."""
+    parts = [INTRO, header, summary(sections), *sections]
     if pending:
-        parts.append("Not measured yet: " + ", ".join(b.title for b in pending) + ".")
-    parts += [PEERS, NOTES, RECORDED]
-    PAGE.write_text("\n\n".join(p.strip() for p in parts) + "\n")
+        parts.append("Not measured yet: " + ", ".join(pending) + ".")
+    parts += [HISTORY, *([kept] if kept else []), PEERS, NOTES, RECORDED]
+    return "\n\n".join(part.strip() for part in parts) + "\n"
+
+
+def write(sections: list[str], pending: list[Bench], header: str, kept: str = "") -> None:
+    PAGE.write_text(compose(header, sections, [b.title for b in pending], kept))
+
+
+def last_run(page: str) -> tuple[str, list[str]]:
+    """The last run's header and its benchmarks' sections, read back from the page."""
+    start = page.find("\nRun of ")
+    if start < 0:
+        raise SystemExit(f"{PAGE.name} holds no run of `make bench` to keep")
+    ends = [page.find(h, start) for h in (HISTORY_HEADING, PEERS_HEADING)]
+    end = min((i for i in ends if i >= 0), default=len(page))
+    run_text = page[start:end].strip()
+    run_text = re.sub(r"\n*Not measured yet: [^\n]*\n?", "\n", run_text).strip()
+    header, *rest = re.split(r"\n(?=## )", run_text)
+    sections = [s.strip() for s in rest if not s.startswith(SUMMARY_HEADING)]
+    return header.strip(), sections
 
 
 def notes_only() -> None:
-    """Rewrite only the hand-measured part of the page (NOTES, RECORDED), keeping the
-    figures of the last ``make bench`` as they are: for a note written after a run."""
+    """Rewrite the page around the last ``make bench``'s figures, running nothing: for
+    a note written after a run, or a page written by an older layout."""
     page = PAGE.read_text()
-    cut = min(i for i in (page.find(PEERS_HEADING), page.find(NOTES_HEADING), len(page)) if i >= 0)
-    kept = page[:cut] if cut >= 0 else page
-    notes = "\n\n".join(part.strip() for part in (PEERS, NOTES, RECORDED))
-    PAGE.write_text(kept.rstrip() + "\n\n" + notes + "\n")
+    header, sections = last_run(page)
+    PAGE.write_text(compose(header, sections, [], hand_sections(page)))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--database-url", default=None, help="PostgreSQL for the upsert bench")
     parser.add_argument(
-        "--notes-only", action="store_true", help="rewrite the hand-measured notes, run nothing"
+        "--notes-only",
+        action="store_true",
+        help="rewrite the page around the last run's figures, run nothing",
     )
     args = parser.parse_args()
     if args.notes_only:
