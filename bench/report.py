@@ -496,26 +496,29 @@ def write(sections: list[str], pending: list[Bench], header: str, kept: str = ""
     PAGE.write_text(compose(header, sections, [b.title for b in pending], kept))
 
 
-def last_run(page: str) -> tuple[str, list[str]]:
-    """The last run's header and its benchmarks' sections, read back from the page."""
+def last_run(page: str) -> tuple[str, list[str], list[str]]:
+    """The last run's header, its benchmarks' sections and the titles it had not
+    measured yet, read back from the page."""
     start = page.find("\nRun of ")
     if start < 0:
         raise SystemExit(f"{PAGE.name} holds no run of `make bench` to keep")
     ends = [page.find(h, start) for h in (HISTORY_HEADING, PEERS_HEADING)]
     end = min((i for i in ends if i >= 0), default=len(page))
     run_text = page[start:end].strip()
+    pending_line = re.search(r"\n*Not measured yet: ([^\n]*)\.\n?", run_text)
+    pending = pending_line.group(1).split(", ") if pending_line else []
     run_text = re.sub(r"\n*Not measured yet: [^\n]*\n?", "\n", run_text).strip()
     header, *rest = re.split(r"\n(?=## )", run_text)
     sections = [s.strip() for s in rest if not s.startswith(SUMMARY_HEADING)]
-    return header.strip(), sections
+    return header.strip(), sections, pending
 
 
 def notes_only() -> None:
     """Rewrite the page around the last ``make bench``'s figures, running nothing: for
     a note written after a run, or a page written by an older layout."""
     page = PAGE.read_text()
-    header, sections = last_run(page)
-    PAGE.write_text(compose(header, sections, [], hand_sections(page)))
+    header, sections, pending = last_run(page)
+    PAGE.write_text(compose(header, sections, pending, hand_sections(page)))
 
 
 def main() -> None:

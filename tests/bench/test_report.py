@@ -72,18 +72,17 @@ def test_the_page_opens_on_the_verdicts_and_names_a_failed_benchmark() -> None:
 def test_a_run_keeps_the_hand_sections_and_rereading_the_page_changes_nothing() -> None:
     page = report.compose(HEADER, [LOAD, ORCHESTRATION], [], HAND)
     assert report.hand_sections(page) == HAND
-    header, sections = report.last_run(page)
-    assert (header, sections) == (HEADER, [LOAD, ORCHESTRATION])
+    header, sections, pending = report.last_run(page)
+    assert (header, sections, pending) == (HEADER, [LOAD, ORCHESTRATION], [])
     assert report.compose(header, sections, [], report.hand_sections(page)) == page
 
 
 def test_a_page_of_the_older_layout_is_laid_out_again_without_losing_a_section() -> None:
-    older = "\n\n".join(
-        [report.INTRO, HAND, HEADER, LOAD, "Not measured yet: Orchestration.", report.PEERS]
-    )
+    pending = "Not measured yet: Orchestration, The whole night: the large shop."
+    older = "\n\n".join([report.INTRO, HAND, HEADER, LOAD, pending, report.PEERS])
     assert report.hand_sections(older) == HAND
-    header, sections = report.last_run(older)
+    header, sections, titles = report.last_run(older)
     assert (header, sections) == (HEADER, [LOAD])
-    page = report.compose(header, sections, [], report.hand_sections(older))
-    assert page.index(LOAD) < page.index(HAND)
-    assert "Not measured yet" not in page
+    assert titles == ["Orchestration", "The whole night: the large shop"]
+    page = report.compose(header, sections, titles, report.hand_sections(older))
+    assert page.index(LOAD) < page.index(pending) < page.index(HAND)
