@@ -302,7 +302,6 @@ warehouse can be bulk-loaded from `shop_frames`.
 
 # Why the sync misses its target, from the runs of 2026-11-26 (by hand, dated: re-check
 # it against the figures above after a change to the connectors or the loaders).
-NOTES_HEADING = "### Notes on the sync figures"
 PEERS_HEADING = "### Issue 10: against peers and floors"
 NOTES = """\
 ### Notes on the sync figures (runs of 2026-11-26, medium shop, SQLite)
@@ -424,6 +423,7 @@ re-run them as they were (most compare code before and after a change); where th
 measure what the run above measures, the run above is the current figure."""
 SUMMARY_HEADING = "## Targets in this run"
 VERDICT = re.compile(r"\b(?:NOT )?met\b")
+PENDING = re.compile(r"\n*Not measured yet: ([^\n]*)\.\n?")  # as compose writes it
 
 
 def hand_sections(page: str) -> str:
@@ -505,9 +505,9 @@ def last_run(page: str) -> tuple[str, list[str], list[str]]:
     ends = [page.find(h, start) for h in (HISTORY_HEADING, PEERS_HEADING)]
     end = min((i for i in ends if i >= 0), default=len(page))
     run_text = page[start:end].strip()
-    pending_line = re.search(r"\n*Not measured yet: ([^\n]*)\.\n?", run_text)
+    pending_line = PENDING.search(run_text)
     pending = pending_line.group(1).split(", ") if pending_line else []
-    run_text = re.sub(r"\n*Not measured yet: [^\n]*\n?", "\n", run_text).strip()
+    run_text = PENDING.sub("\n", run_text).strip()
     header, *rest = re.split(r"\n(?=## )", run_text)
     sections = [s.strip() for s in rest if not s.startswith(SUMMARY_HEADING)]
     return header.strip(), sections, pending
